@@ -1,0 +1,176 @@
+"""Structured JSON logs that cannot leak.
+
+Redaction is one processor (`Redactor.redact`), applied where every log record in
+the process is born (the record factory), so it holds for our logger, botocore's,
+Powertools' and the user's, whatever handlers they use and at any level:
+- the query string of any URL (a presigned ResponseURL's query is a signature);
+- every value registered as secret (secret properties, Data of NoEcho responses);
+- bodies that botocore logs at DEBUG (its parsers and endpoint loggers print whole
+  HTTP responses, secret values included, before any of our code sees them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime
+import json
+import logging
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+LOGGER_NAME = "cfnkit"
+MASK = "****"
+#: Secrets shorter than this are not redacted (they would mask ordinary text).
+MIN_SECRET_LENGTH = 3
+#: botocore loggers that print HTTP bodies or signing material at DEBUG.
+BODY_LOGGERS = (
+    "botocore.parsers",
+    "botocore.endpoint",
+    "botocore.auth",
+    "botocore.httpsession",
+    "botocore.hooks",
+    "botocore.retryhandler",
+    "urllib3",
+)
+SUPPRESSED = "[cfnkit: DEBUG output of this logger is suppressed because it can hold secret values]"
+
+_URL_QUERY = re.compile(r"(https?://[^\s?#\"'<>]*)\?[^\s\"'<>]*", re.IGNORECASE)
+_request_fields: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "cfnkit_request_fields", default={}
+)
+
+
+class Redactor:
+    """Known secret values and URL queries out of any text."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
+
+    def add(self, secret: str) -> None:
+        if len(secret) < MIN_SECRET_LENGTH:
+            return
+        # A value also appears JSON-escaped (in bodies and our own JSON lines).
+        forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+        with self._lock:
+            if forms <= self._secrets:
+                return
+            self._secrets |= {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+    def add_value(self, value: Any) -> None:
+        """Register a value of any JSON shape: every string and number inside it."""
+        if isinstance(value, str):
+            self.add(value)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                self.add_value(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                self.add_value(item)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            self.add(str(value))
+
+    def redact(self, text: str) -> str:
+        text = _URL_QUERY.sub(r"\1?" + MASK, text)
+        pattern = self._pattern
+        return pattern.sub(MASK, text) if pattern is not None else text
+
+    def clear(self) -> None:
+        with self._lock:
+            self._secrets.clear()
+            self._pattern = None
+
+
+redactor = Redactor()
+
+
+def strip_query(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request ids, fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        doc.update(_request_fields.get())
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping):
+            doc.update(fields)
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return redactor.redact(json.dumps(doc, default=str, ensure_ascii=False))
+
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def _redacting_factory(base: Any) -> Any:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record: logging.LogRecord = base(*args, **kwargs)
+        try:
+            if record.levelno < logging.INFO and record.name.startswith(BODY_LOGGERS):
+                record.msg, record.args = SUPPRESSED, None
+            else:
+                message = record.getMessage()
+                redacted = redactor.redact(message)
+                if redacted != message:
+                    record.msg, record.args = redacted, None
+            if record.exc_info and record.exc_info[1] is not None:
+                record.exc_text = redactor.redact(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
+        except Exception:  # a log line that cannot be formatted must not break the caller
+            record.msg, record.args = "[cfnkit: unformattable log record]", None
+        return record
+
+    return factory
+
+
+def install(level: str | int | None = None) -> logging.Logger:
+    """Set up the cfnkit logger and the process-wide redaction (idempotent)."""
+    global _installed
+    logger = logging.getLogger(LOGGER_NAME)
+    with _install_lock:
+        if not _installed:
+            logging.setLogRecordFactory(_redacting_factory(logging.getLogRecordFactory()))
+            for name in BODY_LOGGERS:
+                logging.getLogger(name).setLevel(logging.INFO)
+            handler = logging.StreamHandler(sys.stdout)
+            handler.setFormatter(JsonFormatter())
+            logger.addHandler(handler)
+            logger.propagate = False
+            _installed = True
+    chosen = level if level is not None else os.environ.get("CFNKIT_LOG_LEVEL", "INFO")
+    logger.setLevel(chosen.upper() if isinstance(chosen, str) else chosen)
+    return logger
+
+
+def get_logger(name: str = "") -> logging.Logger:
+    """A child of the cfnkit logger: `get_logger("ecs")` logs as `cfnkit.ecs`."""
+    return logging.getLogger(f"{LOGGER_NAME}.{name}" if name else LOGGER_NAME)
+
+
+@contextlib.contextmanager
+def request_scope(**fields: Any) -> Iterator[None]:
+    """Add the request's ids to every line logged inside the block."""
+    token = _request_fields.set({**_request_fields.get(), **fields})
+    try:
+        yield
+    finally:
+        _request_fields.reset(token)

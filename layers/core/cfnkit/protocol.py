@@ -1,0 +1,280 @@
+"""The custom resource wire protocol: requests in, one response body out.
+
+Facts this module enforces (AWS CloudFormation custom resource reference):
+- the response body is at most 4096 bytes;
+- PhysicalResourceId is non-empty and at most 1 KB;
+- FAILED carries a Reason;
+- CloudFormation sends every scalar property as a string.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import MalformedEvent
+
+MAX_BODY_BYTES = 4096
+MAX_PHYSICAL_ID_BYTES = 1024
+MAX_SERVICE_TIMEOUT = 3600
+#: A failed Create answers with this prefix; the Delete that follows for such an
+#: id succeeds without calling the provider (there is nothing to delete).
+FAILED_CREATE_PREFIX = "cfnkit-failed-create-"
+#: Key under which the core carries its wait state into a continued invocation.
+CONTINUATION_KEY = "CfnkitContinuation"
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ELLIPSIS = " [...]"
+
+
+class RequestType(enum.StrEnum):
+    CREATE = "Create"
+    UPDATE = "Update"
+    DELETE = "Delete"
+
+
+class Status(enum.StrEnum):
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One CloudFormation custom resource request, parsed and checked."""
+
+    request_type: RequestType
+    stack_id: str
+    request_id: str
+    logical_id: str
+    resource_type: str
+    response_url: str
+    service_token: str
+    #: The ServiceTimeout property (1-3600 s) when the template sets it.
+    service_timeout: int | None
+    #: ResourceProperties without ServiceToken and ServiceTimeout.
+    properties: Mapping[str, Any]
+    #: OldResourceProperties (Update only) without ServiceToken and ServiceTimeout.
+    old_properties: Mapping[str, Any] | None = None
+    #: The current id; None on Create.
+    physical_id: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def stack_name(self) -> str:
+        """The stack's name, from the StackId ARN (`.../stack/NAME/uuid`)."""
+        parts = self.stack_id.split("/")
+        return parts[1] if len(parts) >= 3 else self.stack_id
+
+    def token(self, *extra: str, length: int = 32) -> str:
+        """A deterministic token for this request (stable across redeliveries)."""
+        material = "\x1f".join((self.stack_id, self.logical_id, self.request_id, *extra))
+        return hashlib.sha256(material.encode()).hexdigest()[:length]
+
+    def default_physical_id(self) -> str:
+        """Create's default id: stable for this stack and logical id, never random."""
+        digest = hashlib.sha256(f"{self.stack_id}\x1f{self.logical_id}".encode()).hexdigest()[:12]
+        return f"{self.stack_name}-{self.logical_id}-{digest}"[-200:]
+
+    def failed_create_id(self) -> str:
+        return f"{FAILED_CREATE_PREFIX}{self.request_id}"
+
+
+def _str_field(event: Mapping[str, Any], name: str, problems: list[str]) -> str:
+    value = event.get(name)
+    if not isinstance(value, str) or not value:
+        problems.append(f"{name} must be a non-empty string" + ("" if name in event else " (missing)"))
+        return ""
+    return value
+
+
+def _split_properties(
+    value: Any, name: str, problems: list[str]
+) -> tuple[dict[str, Any], str | None, Any]:
+    if value is None:
+        return {}, None, None
+    if not isinstance(value, Mapping):
+        problems.append(f"{name} must be an object")
+        return {}, None, None
+    props = dict(value)
+    token = props.pop("ServiceToken", None)
+    timeout = props.pop("ServiceTimeout", None)
+    return props, token if isinstance(token, str) else None, timeout
+
+
+def _service_timeout(value: Any, problems: list[str]) -> int | None:
+    if value is None:
+        return None
+    try:
+        seconds = int(str(value).strip())
+    except ValueError:
+        problems.append("ServiceTimeout must be a whole number of seconds from 1 to 3600")
+        return None
+    if not 1 <= seconds <= MAX_SERVICE_TIMEOUT:
+        problems.append("ServiceTimeout must be a whole number of seconds from 1 to 3600")
+        return None
+    return seconds
+
+
+def parse_request(event: Any) -> Request:
+    """Parse a custom resource event or raise MalformedEvent listing every problem."""
+    if not isinstance(event, Mapping):
+        raise MalformedEvent(["the event must be a JSON object"])
+    problems: list[str] = []
+    raw_type = event.get("RequestType")
+    request_type: RequestType | None = None
+    if isinstance(raw_type, str) and raw_type in RequestType._value2member_map_:
+        request_type = RequestType(raw_type)
+    else:
+        problems.append("RequestType must be one of Create, Update, Delete")
+    stack_id = _str_field(event, "StackId", problems)
+    request_id = _str_field(event, "RequestId", problems)
+    logical_id = _str_field(event, "LogicalResourceId", problems)
+    resource_type = _str_field(event, "ResourceType", problems)
+    response_url = _str_field(event, "ResponseURL", problems)
+    if response_url and not response_url.lower().startswith(("http://", "https://")):
+        problems.append("ResponseURL must be an http or https URL")
+    if "ResourceProperties" not in event:
+        problems.append("ResourceProperties must be an object (missing)")
+    props, token, raw_timeout = _split_properties(
+        event.get("ResourceProperties"), "ResourceProperties", problems
+    )
+    token = token or (event.get("ServiceToken") if isinstance(event.get("ServiceToken"), str) else None)
+    if not token:
+        problems.append("ServiceToken must be a non-empty string")
+    service_timeout = _service_timeout(raw_timeout, problems)
+    old_props: dict[str, Any] | None = None
+    physical_id: str | None = None
+    if request_type in (RequestType.UPDATE, RequestType.DELETE):
+        physical_id = _str_field(event, "PhysicalResourceId", problems)
+    if request_type is RequestType.UPDATE:
+        if "OldResourceProperties" not in event:
+            problems.append("OldResourceProperties must be an object (missing)")
+        old_props, _, _ = _split_properties(
+            event.get("OldResourceProperties"), "OldResourceProperties", problems
+        )
+    if problems or request_type is None:
+        raise MalformedEvent(problems)
+    return Request(
+        request_type=request_type,
+        stack_id=stack_id,
+        request_id=request_id,
+        logical_id=logical_id,
+        resource_type=resource_type,
+        response_url=response_url,
+        service_token=token or "",
+        service_timeout=service_timeout,
+        properties=props,
+        old_properties=old_props,
+        physical_id=physical_id,
+        raw=event,
+    )
+
+
+def clean_reason(reason: str) -> str:
+    """Remove control characters (newlines become spaces) so the Reason shows on one line."""
+    return _CONTROL.sub(" ", reason.replace("\r\n", " ").replace("\n", " ")).strip()
+
+
+def cut_utf8(text: str, max_bytes: int) -> str:
+    """Cut text to at most max_bytes of UTF-8, keeping its head and marking the cut."""
+    encoded = text.encode()
+    if len(encoded) <= max_bytes:
+        return text
+    keep = max(0, max_bytes - len(_ELLIPSIS))
+    return encoded[:keep].decode(errors="ignore") + _ELLIPSIS
+
+
+def check_physical_id(physical_id: str) -> str | None:
+    """Why physical_id is not acceptable, or None when it is."""
+    if not physical_id:
+        return "PhysicalResourceId must not be empty"
+    size = len(physical_id.encode())
+    if size > MAX_PHYSICAL_ID_BYTES:
+        return f"PhysicalResourceId is {size} bytes; the limit is {MAX_PHYSICAL_ID_BYTES}"
+    return None
+
+
+@dataclass(frozen=True)
+class Response:
+    status: Status
+    physical_id: str
+    stack_id: str
+    request_id: str
+    logical_id: str
+    reason: str = ""
+    data: Mapping[str, Any] | None = None
+    no_echo: bool = False
+
+    def document(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "Status": self.status.value,
+            "Reason": self.reason,
+            "PhysicalResourceId": self.physical_id,
+            "StackId": self.stack_id,
+            "RequestId": self.request_id,
+            "LogicalResourceId": self.logical_id,
+            "NoEcho": self.no_echo,
+        }
+        if self.data:
+            doc["Data"] = dict(self.data)
+        return doc
+
+
+def _dump(doc: Mapping[str, Any]) -> bytes:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def data_sizes(data: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """(key, serialized bytes of key and value), largest first. Never values."""
+    sizes = [(key, len(_dump({key: value})) - 2) for key, value in data.items()]
+    return sorted(sizes, key=lambda item: (-item[1], item[0]))
+
+
+def too_large_reason(size: int, data: Mapping[str, Any], hint: str = "") -> str:
+    largest = ", ".join(f"{key} ({nbytes} B)" for key, nbytes in data_sizes(data)[:10])
+    reason = (
+        f"Response too large: {size} bytes with its Data; the limit is {MAX_BODY_BYTES} bytes. "
+        f"Largest Data keys: {largest}."
+    )
+    return f"{reason} {hint}".strip()
+
+
+def encode_response(response: Response, *, oversize_hint: str = "") -> tuple[bytes, Response]:
+    """Serialize a response within the protocol's limits.
+
+    Returns the body and the response actually encoded: a response whose Data does
+    not fit becomes FAILED naming its size, the limit and the largest keys (no
+    values). The Reason is cleaned and cut to fit, keeping its head.
+    """
+    reason = clean_reason(response.reason)
+    if response.status is Status.FAILED and not reason:
+        reason = "FAILED without a reason"
+    response = _replace(response, reason="")
+    body = _dump(response.document())
+    if len(body) > MAX_BODY_BYTES and response.data:
+        size = len(_dump(_replace(response, reason=reason).document()))
+        reason = too_large_reason(size, response.data, oversize_hint)
+        response = _replace(response, status=Status.FAILED, data=None)
+        body = _dump(response.document())
+    budget = MAX_BODY_BYTES - len(body)
+    # Each byte of the Reason costs at least one byte of JSON; escapes cost more,
+    # so shrink until the encoded document fits.
+    cut = cut_utf8(reason, budget)
+    while True:
+        final = _replace(response, reason=cut)
+        body = _dump(final.document())
+        if len(body) <= MAX_BODY_BYTES:
+            return body, final
+        budget -= len(body) - MAX_BODY_BYTES
+        cut = cut_utf8(reason, max(budget, 0))
+
+
+def _replace(response: Response, **changes: Any) -> Response:
+    from dataclasses import replace
+
+    return replace(response, **changes)

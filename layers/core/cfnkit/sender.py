@@ -1,0 +1,157 @@
+"""Deliver a response body to the ResponseURL.
+
+Contract: PUT with an empty Content-Type (the presigned URL was signed without
+one) to an http or https URL; every attempt has a connect and a read timeout; a
+2xx status means delivered; 5xx, 408, 429, timeouts and connection errors are
+retried with exponential backoff and full jitter, a bounded number of times and
+never past the deadline; any other 4xx is final (a presigned URL that is expired
+or denied stays so). The URL's query (its signature) is never logged.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from .logs import get_logger, strip_query
+
+log = get_logger("sender")
+
+RETRYABLE_STATUS = frozenset({408, 429})
+_S3_CODE = re.compile(rb"<Code>([A-Za-z]{1,64})</Code>")
+
+
+class Clock(Protocol):
+    """Wall-clock seconds and sleeping; FakeClock in cfnkit.testing replaces it."""
+
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one response."""
+
+    delivered: bool
+    attempts: int
+    status: int | None = None
+    error: str = ""
+
+
+class Sender(Protocol):
+    def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery: ...
+
+
+class HttpSender:
+    """The production sender (stdlib http.client; no third-party dependency)."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        max_attempts: int = 6,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.clock: Clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+
+    def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
+        safe_url = strip_query(url)
+        status: int | None = None
+        error = ""
+        attempt = 0
+        while attempt < self.max_attempts:
+            attempt += 1
+            budget = None if deadline is None else deadline - self.clock.now()
+            if budget is not None and budget <= 0.05:
+                error = error or "no time left before the deadline"
+                break
+            status, error = self._attempt(url, body, budget)
+            if status is not None and 200 <= status < 300:
+                log.info(
+                    "response delivered",
+                    extra={"fields": {"url": safe_url, "status": status, "attempts": attempt}},
+                )
+                return Delivery(True, attempt, status)
+            retryable = status is None or status >= 500 or status in RETRYABLE_STATUS
+            log.warning(
+                "response delivery attempt failed",
+                extra={"fields": {"url": safe_url, "status": status, "error": error,
+                                  "attempt": attempt, "will_retry": retryable}},
+            )
+            if not retryable:
+                break
+            if attempt < self.max_attempts:
+                pause = self.rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
+                if deadline is not None:
+                    pause = min(pause, max(0.0, deadline - self.clock.now() - 0.1))
+                self.clock.sleep(pause)
+        log.error(
+            "response NOT delivered",
+            extra={"fields": {"url": safe_url, "status": status, "error": error, "attempts": attempt}},
+        )
+        return Delivery(False, attempt, status, error)
+
+    def _attempt(self, url: str, body: bytes, budget: float | None) -> tuple[int | None, str]:
+        import http.client
+        import socket
+        import ssl
+
+        parts = urlsplit(url)
+        connect_timeout = self.connect_timeout if budget is None else min(self.connect_timeout, budget)
+        read_timeout = self.read_timeout if budget is None else min(self.read_timeout, budget)
+        conn: http.client.HTTPConnection
+        if parts.scheme.lower() == "https":
+            conn = http.client.HTTPSConnection(
+                parts.hostname or "", parts.port, timeout=connect_timeout,
+                context=ssl.create_default_context(),
+            )
+        elif parts.scheme.lower() == "http":
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=connect_timeout)
+        else:
+            return 0, f"unsupported URL scheme {parts.scheme!r}"
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        try:
+            conn.connect()
+            if conn.sock is not None:
+                conn.sock.settimeout(read_timeout)
+            conn.request("PUT", target, body=body,
+                         headers={"Content-Type": "", "Content-Length": str(len(body))})
+            reply = conn.getresponse()
+            payload = reply.read(4096)
+            if 200 <= reply.status < 300:
+                return reply.status, ""
+            code = _S3_CODE.search(payload)
+            detail = f"HTTP {reply.status}" + (f" {code.group(1).decode()}" if code else "")
+            return reply.status, detail
+        except (TimeoutError, socket.timeout):
+            return None, "timed out"
+        except (OSError, http.client.HTTPException) as exc:
+            return None, f"{type(exc).__name__}: {exc}"
+        finally:
+            conn.close()

@@ -1,0 +1,105 @@
+"""Long waits: the overall deadline and continuation past the Lambda limit.
+
+A wait ends at request start + min(ServiceTimeout or 3600 s minus a margin, the
+provider's own timeout). When the Lambda's remaining time runs low first, the core
+invokes its own function asynchronously with the original event plus the wait
+state; the continued invocation resumes polling and never re-runs create/update.
+No EventBridge rules, no Step Functions, no extra resources.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .errors import ContinuationFailed, MalformedEvent
+from .protocol import CONTINUATION_KEY, MAX_SERVICE_TIMEOUT, Request
+from .provider import MAX_STATE_BYTES, State
+
+#: Lambda's limit for an asynchronous invocation's payload.
+MAX_ASYNC_PAYLOAD_BYTES = 256 * 1024
+#: A runaway guard: 3600 s of waiting needs at most a handful of 15-minute hops.
+MAX_HOPS = 200
+
+
+@dataclass(frozen=True)
+class Continuation:
+    state: State
+    started_at: float
+    hop: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": dict(self.state), "started_at": self.started_at, "hop": self.hop}
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> Continuation | None:
+        raw = event.get(CONTINUATION_KEY)
+        if raw is None:
+            return None
+        if (
+            not isinstance(raw, Mapping)
+            or not isinstance(raw.get("state"), Mapping)
+            or not isinstance(raw.get("started_at"), int | float)
+            or not isinstance(raw.get("hop"), int)
+        ):
+            raise MalformedEvent([f"{CONTINUATION_KEY} must hold state, started_at and hop"])
+        return cls(state=raw["state"], started_at=float(raw["started_at"]), hop=raw["hop"])
+
+
+def check_state(state: State) -> None:
+    try:
+        size = len(json.dumps(state, separators=(",", ":")).encode())
+    except (TypeError, ValueError) as exc:
+        raise ContinuationFailed(f"the provider's wait state is not JSON-safe ({exc})") from exc
+    if size > MAX_STATE_BYTES:
+        raise ContinuationFailed(f"the provider's wait state is {size} bytes; the limit is {MAX_STATE_BYTES}")
+
+
+def overall_limit(request: Request, provider_timeout: float | None) -> float:
+    """Seconds from the request's start until the wait must have answered.
+
+    CloudFormation stops waiting at ServiceTimeout (default 3600 s), so we answer a
+    margin before it: 10 s, or 10% for short timeouts. A provider's own shorter
+    timeout is used as given.
+    """
+    service = float(request.service_timeout or MAX_SERVICE_TIMEOUT)
+    limit = service - min(10.0, service * 0.1)
+    if provider_timeout is not None and provider_timeout > 0:
+        limit = min(limit, float(provider_timeout))
+    return limit
+
+
+def continuation_event(request: Request, continuation: Continuation) -> dict[str, Any]:
+    event = {k: v for k, v in request.raw.items() if k != CONTINUATION_KEY}
+    event[CONTINUATION_KEY] = continuation.to_json()
+    return event
+
+
+class Invoker(Protocol):
+    """Start the function again, asynchronously, with this event."""
+
+    def invoke_async(self, function_arn: str, event: Mapping[str, Any]) -> None: ...
+
+
+class LambdaInvoker:
+    """Lambda Invoke with InvocationType Event (boto3 is imported only when used)."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    def invoke_async(self, function_arn: str, event: Mapping[str, Any]) -> None:
+        payload = json.dumps(event, separators=(",", ":")).encode()
+        if len(payload) > MAX_ASYNC_PAYLOAD_BYTES:
+            raise ContinuationFailed(
+                f"continuation payload is {len(payload)} bytes; Lambda's limit is {MAX_ASYNC_PAYLOAD_BYTES}"
+            )
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("lambda")
+        reply = self._client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=payload)
+        status = reply.get("StatusCode")
+        if status != 202:
+            raise ContinuationFailed(f"Lambda Invoke answered status {status}, expected 202")
