@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from .errors import InvalidProperties, Problem
-from .schema import _TRUE, _FALSE, describe, did_you_mean
+from .schema import _FALSE, _TRUE, describe, did_you_mean
 
 
 @functools.lru_cache(maxsize=16)
@@ -59,9 +59,8 @@ class _Converter:
             out[member] = self.value(shape.members[member], item, sub)
         for required in getattr(shape, "required_members", []):
             if required not in out and (allowed is None or required.lower() in members):
-                self.problems.append(
-                    Problem(_join(path, _pascal(required)), f"required; expected {self.expected(shape.members[required])}")
-                )
+                expected = self.expected(shape.members[required])
+                self.problems.append(Problem(_join(path, _pascal(required)), f"required; expected {expected}"))
         return out
 
     def expected(self, shape: Any) -> str:

@@ -9,7 +9,9 @@ counts as answering, so the watchdog never sends after it.
 
 from __future__ import annotations
 
+import contextvars
 import json
+import math
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -18,6 +20,7 @@ from . import logs
 from .errors import CfnkitError, ContinuationFailed, InvalidProperties, MalformedEvent, TimedOut
 from .protocol import (
     FAILED_CREATE_PREFIX,
+    MAX_PHYSICAL_ID_BYTES,
     Request,
     RequestType,
     Response,
@@ -98,7 +101,10 @@ class _Responder:
                     "by": by,
                 }},
             )
-            delivery: Delivery = self.sender.send(self.url, body, deadline=self.deadline)
+            try:
+                delivery: Delivery = self.sender.send(self.url, body, deadline=self.deadline)
+            except Exception as exc:  # a broken sender must not make the handler raise
+                delivery = Delivery(False, 1, None, f"{type(exc).__name__}: {logs.hide_query(str(exc), self.url)}")
             if not delivery.delivered:
                 log.error(
                     "CloudFormation was not told the outcome",
@@ -120,7 +126,9 @@ class _Watchdog:
     def __init__(self, delay: float, fire: Callable[[], None]) -> None:
         self._stop = threading.Event()
         self._fire = fire
-        self._thread = threading.Thread(target=self._run, args=(max(0.0, delay),), daemon=True,
+        # The watchdog logs with the request's ids: run it in a copy of this context.
+        scope = contextvars.copy_context()
+        self._thread = threading.Thread(target=scope.run, args=(self._run, max(0.0, delay)), daemon=True,
                                         name="cfnkit-watchdog")
         self._thread.start()
 
@@ -171,7 +179,7 @@ class CustomResource:
             continuation = Continuation.from_event(event)
         except MalformedEvent as exc:
             self._answer_malformed(event, exc, lambda_deadline)
-            return None
+            return
         hop = continuation.hop if continuation else 0
         with logs.request_scope(
             cfn_request_id=request.request_id,
@@ -202,7 +210,7 @@ class CustomResource:
                 responder.respond(self._failed(request, self._unexpected(exc, context)), by="handler")
             finally:
                 watchdog.cancel()
-        return None
+        return
 
     # -- the request ------------------------------------------------------------
 
@@ -280,6 +288,7 @@ class CustomResource:
         handoff_margin: float,
     ) -> Result | None:
         """Poll until a Result; None when the wait was handed to a new invocation."""
+        self._check_outcome(outcome)
         if isinstance(outcome, Result):
             return outcome
         limit = overall_limit(request, self.provider.timeout(request))
@@ -297,17 +306,28 @@ class CustomResource:
                 return None
             self.clock.sleep(pause)
             outcome = self.provider.poll(request, outcome.state)
-            if not isinstance(outcome, Result | InProgress):
-                raise CfnkitError(f"{type(self.provider).__name__}.poll returned {type(outcome).__name__}, "
-                                  "expected Result or InProgress")
+            self._check_outcome(outcome)
         return outcome
+
+    def _check_outcome(self, outcome: Any) -> None:
+        if not isinstance(outcome, Result | InProgress):
+            raise CfnkitError(f"{type(self.provider).__name__} returned {type(outcome).__name__}, "
+                              "expected Result or InProgress")
+        if isinstance(outcome, InProgress) and not (
+            isinstance(outcome.interval, int | float) and math.isfinite(outcome.interval)
+        ):
+            raise CfnkitError(f"{type(self.provider).__name__} returned InProgress with an interval that is "
+                              "not a number of seconds")
 
     def _hand_off(
         self, request: Request, continuation: Continuation, context: Any, responder: _Responder,
         outcome: InProgress,
     ) -> None:
         if continuation.hop > MAX_HOPS:
-            raise ContinuationFailed(f"the wait was continued {MAX_HOPS} times; giving up")
+            detail = self._cleanup(request, outcome)
+            raise ContinuationFailed(
+                f"the wait was continued {MAX_HOPS} times; giving up" + (f"; {detail}" if detail else "")
+            )
         function_arn = getattr(context, "invoked_function_arn", None)
         event = continuation_event(request, continuation)
 
@@ -366,17 +386,24 @@ class CustomResource:
     def _success(self, request: Request, result: Result) -> Response:
         if result.no_echo:
             logs.redactor.add_value(dict(result.data))
-        if request.request_type is RequestType.CREATE:
-            physical_id = result.physical_id or request.default_physical_id()
-        elif request.request_type is RequestType.UPDATE:
-            physical_id = result.physical_id or request.physical_id or ""
+        physical_id: Any
+        if request.request_type is RequestType.DELETE:
+            physical_id = request.physical_id or ""
+        elif result.physical_id is not None:
+            # An id the provider gives is checked as given: "" is an error, not "keep the id".
+            physical_id = result.physical_id
+        elif request.request_type is RequestType.CREATE:
+            physical_id = request.default_physical_id()
         else:
             physical_id = request.physical_id or ""
-        problem = check_physical_id(physical_id)
+        problem = (
+            check_physical_id(physical_id) if isinstance(physical_id, str)
+            else f"PhysicalResourceId must be a string, got {type(physical_id).__name__}"
+        )
         if problem:
             return self._failed(request, f"{type(self.provider).__name__} returned an invalid id: {problem}")
         try:
-            json.dumps(dict(result.data))
+            json.dumps(dict(result.data), allow_nan=False)
         except (TypeError, ValueError) as exc:
             return self._failed(request, f"{type(self.provider).__name__} returned Data that is not JSON: {exc}")
         return self._response(request, Status.SUCCESS, physical_id, data=result.data, no_echo=result.no_echo)
@@ -401,7 +428,7 @@ class CustomResource:
         physical_id = text("PhysicalResourceId") or f"{FAILED_CREATE_PREFIX}{request_id}"
         response = Response(
             status=Status.FAILED,
-            physical_id=physical_id[:1024],
+            physical_id=physical_id.encode()[:MAX_PHYSICAL_ID_BYTES].decode(errors="ignore") or "unknown",
             stack_id=text("StackId"),
             request_id=request_id,
             logical_id=text("LogicalResourceId"),

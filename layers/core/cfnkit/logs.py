@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import threading
+import types
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -41,7 +42,7 @@ SUPPRESSED = "[cfnkit: DEBUG output of this logger is suppressed because it can 
 
 _URL_QUERY = re.compile(r"(https?://[^\s?#\"'<>]*)\?[^\s\"'<>]*", re.IGNORECASE)
 _request_fields: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
-    "cfnkit_request_fields", default={}
+    "cfnkit_request_fields", default=types.MappingProxyType({})
 )
 
 
@@ -96,6 +97,14 @@ def strip_query(url: str) -> str:
     return url.split("?", 1)[0]
 
 
+def hide_query(text: str, url: str) -> str:
+    """text (an error message) without url's query string, even when it quotes only path and query."""
+    query = url.partition("?")[2]
+    if query:
+        text = text.replace(query, MASK)
+    return redactor.redact(text)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request ids, fields."""
 
@@ -114,10 +123,21 @@ class JsonFormatter(logging.Formatter):
             doc.update(fields)
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            # The record factory already formatted (and redacted) the traceback.
+            doc["exception"] = record.exc_text
         return redactor.redact(json.dumps(doc, default=str, ensure_ascii=False))
 
 
-_installed = False
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout is when a record is emitted (test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
+_install_state = {"installed": False}
 _install_lock = threading.Lock()
 
 
@@ -144,18 +164,17 @@ def _redacting_factory(base: Any) -> Any:
 
 def install(level: str | int | None = None) -> logging.Logger:
     """Set up the cfnkit logger and the process-wide redaction (idempotent)."""
-    global _installed
     logger = logging.getLogger(LOGGER_NAME)
     with _install_lock:
-        if not _installed:
+        if not _install_state["installed"]:
             logging.setLogRecordFactory(_redacting_factory(logging.getLogRecordFactory()))
             for name in BODY_LOGGERS:
                 logging.getLogger(name).setLevel(logging.INFO)
-            handler = logging.StreamHandler(sys.stdout)
+            handler = _StdoutHandler(sys.stdout)
             handler.setFormatter(JsonFormatter())
             logger.addHandler(handler)
             logger.propagate = False
-            _installed = True
+            _install_state["installed"] = True
     chosen = level if level is not None else os.environ.get("CFNKIT_LOG_LEVEL", "INFO")
     logger.setLevel(chosen.upper() if isinstance(chosen, str) else chosen)
     return logger

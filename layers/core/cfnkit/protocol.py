@@ -185,8 +185,9 @@ def cut_utf8(text: str, max_bytes: int) -> str:
     encoded = text.encode()
     if len(encoded) <= max_bytes:
         return text
-    keep = max(0, max_bytes - len(_ELLIPSIS))
-    return encoded[:keep].decode(errors="ignore") + _ELLIPSIS
+    if max_bytes < len(_ELLIPSIS):  # no room for the marker: the head alone
+        return encoded[: max(0, max_bytes)].decode(errors="ignore")
+    return encoded[: max_bytes - len(_ELLIPSIS)].decode(errors="ignore") + _ELLIPSIS
 
 
 def check_physical_id(physical_id: str) -> str | None:
@@ -261,17 +262,39 @@ def encode_response(response: Response, *, oversize_hint: str = "") -> tuple[byt
         reason = too_large_reason(size, response.data, oversize_hint)
         response = _replace(response, status=Status.FAILED, data=None)
         body = _dump(response.document())
+    if len(body) > MAX_BODY_BYTES:
+        # Only a malformed event has identifiers this long; CloudFormation would reject
+        # the answer anyway, but the body must stay within the limit (and we must end).
+        response = _shrink_identifiers(response)
+        body = _dump(response.document())
     budget = MAX_BODY_BYTES - len(body)
-    # Each byte of the Reason costs at least one byte of JSON; escapes cost more,
-    # so shrink until the encoded document fits.
-    cut = cut_utf8(reason, budget)
-    while True:
-        final = _replace(response, reason=cut)
-        body = _dump(final.document())
-        if len(body) <= MAX_BODY_BYTES:
-            return body, final
-        budget -= len(body) - MAX_BODY_BYTES
-        cut = cut_utf8(reason, max(budget, 0))
+    final = _replace(response, reason=reason)
+    body = _dump(final.document())
+    if len(body) <= MAX_BODY_BYTES:
+        return body, final
+    # Each byte of the Reason costs at least one byte of JSON, escapes cost more:
+    # find the longest head of the Reason whose encoded document fits.
+    low, high = 0, budget
+    best = _replace(response, reason=cut_utf8(reason, 0))
+    while low <= high:
+        middle = (low + high) // 2
+        candidate = _replace(response, reason=cut_utf8(reason, middle))
+        if len(_dump(candidate.document())) <= MAX_BODY_BYTES:
+            best, low = candidate, middle + 1
+        else:
+            high = middle - 1
+    return _dump(best.document()), best
+
+
+def _shrink_identifiers(response: Response) -> Response:
+    """Cut the longest identifier (by its JSON size) until the document without Reason fits."""
+    names = ("physical_id", "stack_id", "request_id", "logical_id")
+    while len(_dump(response.document())) > MAX_BODY_BYTES:
+        values = {name: getattr(response, name) for name in names}
+        longest = max(names, key=lambda name: len(_dump({"": values[name]})))
+        text = values[longest]
+        response = _replace(response, **{longest: text[: len(text) // 2]})
+    return response
 
 
 def _replace(response: Response, **changes: Any) -> Response:

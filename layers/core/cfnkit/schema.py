@@ -8,6 +8,7 @@ was expected, never the value) and raises one InvalidProperties.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -127,9 +128,9 @@ class Integer(Type):
         number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, float) and value.is_integer():
-            number = int(value)
-        elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value)
+        ):
             number = int(value)
         if number is None:
             raise Invalid(f"expected {self.expected}, got {describe(value)}")
@@ -157,7 +158,7 @@ class Number(Type):
                 number = float(value)
             except ValueError:
                 number = None
-        if number is None or number != number:
+        if number is None or math.isnan(number):
             raise Invalid(f"expected {self.expected}, got {describe(value)}")
         if (self.minimum is not None and number < self.minimum) or (
             self.maximum is not None and number > self.maximum
@@ -275,7 +276,7 @@ def _register_secret(value: Any) -> None:
 
 
 def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
+    return f"{path}.{name}" if path and name else path or name
 
 
 def _parse_at(kind: Type, value: Any, path: str, problems: list[Problem]) -> Any:
@@ -318,6 +319,8 @@ class Schema:
         for name, spec in self.fields.items():
             problems: list[Problem] = []
             if name in properties and properties[name] is not None:
+                if spec.secret:
+                    _register_secret(properties[name])
                 value = _parse_at(spec.type, properties[name], name, problems)
                 if not problems:
                     out[name] = value

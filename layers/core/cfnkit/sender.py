@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from .logs import get_logger, strip_query
+from .logs import get_logger, hide_query, strip_query
 
 log = get_logger("sender")
 
 RETRYABLE_STATUS = frozenset({408, 429})
+#: The least time worth starting another attempt with.
+MIN_ATTEMPT_S = 0.25
 _S3_CODE = re.compile(rb"<Code>([A-Za-z]{1,64})</Code>")
 
 
@@ -76,7 +78,7 @@ class HttpSender:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.clock: Clock = clock or SystemClock()
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
 
     def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
         safe_url = strip_query(url)
@@ -107,7 +109,12 @@ class HttpSender:
             if attempt < self.max_attempts:
                 pause = self.rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
                 if deadline is not None:
-                    pause = min(pause, max(0.0, deadline - self.clock.now() - 0.1))
+                    # Another attempt needs a little time; without it, stop rather
+                    # than retry in a burst with no pause.
+                    left = deadline - self.clock.now()
+                    if left <= MIN_ATTEMPT_S:
+                        break
+                    pause = min(pause, left - MIN_ATTEMPT_S)
                 self.clock.sleep(pause)
         log.error(
             "response NOT delivered",
@@ -117,20 +124,23 @@ class HttpSender:
 
     def _attempt(self, url: str, body: bytes, budget: float | None) -> tuple[int | None, str]:
         import http.client
-        import socket
         import ssl
 
-        parts = urlsplit(url)
+        started = self.clock.now()
         connect_timeout = self.connect_timeout if budget is None else min(self.connect_timeout, budget)
-        read_timeout = self.read_timeout if budget is None else min(self.read_timeout, budget)
         conn: http.client.HTTPConnection
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:  # e.g. a port that is not a number: final, the URL will not change
+            return 0, f"invalid URL ({hide_query(str(exc), url)})"
         if parts.scheme.lower() == "https":
             conn = http.client.HTTPSConnection(
-                parts.hostname or "", parts.port, timeout=connect_timeout,
+                parts.hostname or "", port, timeout=connect_timeout,
                 context=ssl.create_default_context(),
             )
         elif parts.scheme.lower() == "http":
-            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=connect_timeout)
+            conn = http.client.HTTPConnection(parts.hostname or "", port, timeout=connect_timeout)
         else:
             return 0, f"unsupported URL scheme {parts.scheme!r}"
         target = parts.path or "/"
@@ -139,6 +149,10 @@ class HttpSender:
         try:
             conn.connect()
             if conn.sock is not None:
+                # The read timeout never reaches past the deadline, however long connecting took.
+                read_timeout = self.read_timeout
+                if budget is not None:
+                    read_timeout = max(0.01, min(read_timeout, budget - (self.clock.now() - started)))
                 conn.sock.settimeout(read_timeout)
             conn.request("PUT", target, body=body,
                          headers={"Content-Type": "", "Content-Length": str(len(body))})
@@ -149,9 +163,13 @@ class HttpSender:
             code = _S3_CODE.search(payload)
             detail = f"HTTP {reply.status}" + (f" {code.group(1).decode()}" if code else "")
             return reply.status, detail
-        except (TimeoutError, socket.timeout):
+        except http.client.InvalidURL as exc:  # final: the URL will not change
+            return 0, f"invalid URL ({hide_query(str(exc), url)})"
+        except TimeoutError:
             return None, "timed out"
         except (OSError, http.client.HTTPException) as exc:
-            return None, f"{type(exc).__name__}: {exc}"
+            return None, f"{type(exc).__name__}: {hide_query(str(exc), url)}"
+        except ValueError as exc:  # http.client rejects the URL (e.g. control characters): final
+            return 0, f"invalid URL ({hide_query(str(exc), url)})"
         finally:
             conn.close()

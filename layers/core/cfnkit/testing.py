@@ -22,7 +22,7 @@ from typing import Any
 from .sender import Delivery
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/demo-stack/11111111-2222-3333-4444-555555555555"
-SERVICE_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:cfnkit-provider"
+SERVICE_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:cfnkit-provider"  # noqa: S105 - an ARN
 _NAMESPACE = uuid.UUID("6f1d7c2e-0000-4000-8000-00000000cf4e")
 
 
@@ -128,7 +128,7 @@ class ResponseServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+            def do_PUT(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with server._cond:
@@ -150,7 +150,7 @@ class ResponseServer:
                         server.puts.append(ReceivedPut(self.path, dict(self.headers), body, time.time()))
                         server._cond.notify_all()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, fmt: str, *args: Any) -> None:
                 return
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

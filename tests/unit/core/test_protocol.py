@@ -1,0 +1,304 @@
+"""cfnkit.protocol: request parsing (issue 2 #1) and response limits (#4)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from cfnkit.errors import MalformedEvent
+from cfnkit.protocol import (
+    MAX_BODY_BYTES,
+    Request,
+    RequestType,
+    Response,
+    Status,
+    check_physical_id,
+    clean_reason,
+    cut_utf8,
+    data_sizes,
+    encode_response,
+    parse_request,
+)
+from cfnkit.testing import STACK_ID, create_event, delete_event, update_event
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def problems_of(event: Any) -> list[str]:
+    with pytest.raises(MalformedEvent) as caught:
+        parse_request(event)
+    return caught.value.problems
+
+
+def test_create_event_is_parsed_with_service_token_and_timeout_split_out() -> None:
+    event = create_event({"Name": "x", "Count": "3"}, service_timeout=120, request_id="req-1")
+    request = parse_request(event)
+    assert request.request_type is RequestType.CREATE
+    assert request.stack_id == STACK_ID
+    assert request.request_id == "req-1"
+    assert request.logical_id == "Resource"
+    assert request.resource_type == "Custom::Resource"
+    assert request.response_url == "http://127.0.0.1:9/response"
+    assert request.service_token.startswith("arn:aws:lambda:")
+    assert request.service_timeout == 120
+    assert request.properties == {"Name": "x", "Count": "3"}
+    assert request.old_properties is None
+    assert request.physical_id is None
+    assert request.raw is event
+
+
+def test_update_event_carries_old_properties_and_physical_id() -> None:
+    request = parse_request(update_event({"Name": "new"}, {"Name": "old"}, "res-1"))
+    assert request.request_type is RequestType.UPDATE
+    assert request.properties == {"Name": "new"}
+    assert request.old_properties == {"Name": "old"}
+    assert request.physical_id == "res-1"
+
+
+def test_delete_event_carries_physical_id() -> None:
+    request = parse_request(delete_event({}, "res-1"))
+    assert (request.request_type, request.physical_id) == (RequestType.DELETE, "res-1")
+
+
+def test_service_token_falls_back_to_the_top_level_field() -> None:
+    event = create_event({})
+    del event["ResourceProperties"]["ServiceToken"]
+    assert parse_request(event).service_token == event["ServiceToken"]
+
+
+def test_absent_service_timeout_is_none() -> None:
+    assert parse_request(create_event({})).service_timeout is None
+
+
+def test_non_object_event_is_malformed() -> None:
+    assert problems_of(["not", "an", "event"]) == ["the event must be a JSON object"]
+
+
+def test_every_missing_field_is_listed_once() -> None:
+    assert problems_of({}) == [
+        "RequestType must be one of Create, Update, Delete",
+        "StackId must be a non-empty string (missing)",
+        "RequestId must be a non-empty string (missing)",
+        "LogicalResourceId must be a non-empty string (missing)",
+        "ResourceType must be a non-empty string (missing)",
+        "ResponseURL must be a non-empty string (missing)",
+        "ResourceProperties must be an object (missing)",
+        "ServiceToken must be a non-empty string",
+    ]
+
+
+def test_unknown_request_type_is_malformed() -> None:
+    event = create_event({})
+    event["RequestType"] = "Replace"
+    assert problems_of(event) == ["RequestType must be one of Create, Update, Delete"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("StackId", 7, "StackId must be a non-empty string"),
+        ("RequestId", "", "RequestId must be a non-empty string"),
+        ("ResponseURL", "ftp://host/x", "ResponseURL must be an http or https URL"),
+        ("ResourceProperties", ["a"], "ResourceProperties must be an object"),
+    ],
+)
+def test_mistyped_field_is_malformed(name: str, value: Any, problem: str) -> None:
+    event = create_event({})
+    event[name] = value
+    if name == "ResourceProperties":
+        del event["ServiceToken"]
+        assert problems_of(event) == [problem, "ServiceToken must be a non-empty string"]
+    else:
+        assert problems_of(event) == [problem]
+
+
+@pytest.mark.parametrize("value", ["0", "3601", "ten", "1.5"])
+def test_service_timeout_outside_1_to_3600_is_malformed(value: str) -> None:
+    event = create_event({})
+    event["ResourceProperties"]["ServiceTimeout"] = value
+    assert problems_of(event) == ["ServiceTimeout must be a whole number of seconds from 1 to 3600"]
+
+
+def test_update_without_old_properties_or_physical_id_is_malformed() -> None:
+    event = update_event({}, {}, "res-1")
+    del event["OldResourceProperties"]
+    del event["PhysicalResourceId"]
+    assert problems_of(event) == [
+        "PhysicalResourceId must be a non-empty string (missing)",
+        "OldResourceProperties must be an object (missing)",
+    ]
+
+
+def test_malformed_reason_names_every_problem() -> None:
+    exc = MalformedEvent(["A is wrong", "B is wrong"])
+    assert exc.reason() == "Malformed custom resource event: A is wrong; B is wrong"
+
+
+def request(stack_id: str = STACK_ID, logical_id: str = "Db", request_id: str = "r1") -> Request:
+    return parse_request(create_event({}, stack_id=stack_id, logical_id=logical_id, request_id=request_id))
+
+
+def test_default_physical_id_is_deterministic_and_names_stack_and_resource() -> None:
+    first = request(request_id="r1").default_physical_id()
+    assert first == request(request_id="r2").default_physical_id()
+    assert first.startswith("demo-stack-Db-")
+    assert len(first) == len("demo-stack-Db-") + 12
+    assert request(logical_id="Other").default_physical_id() != first
+
+
+def test_stack_name_of_a_non_arn_stack_id_is_the_id() -> None:
+    assert request(stack_id="plain").stack_name == "plain"
+
+
+def test_token_is_stable_per_request_and_differs_by_extra() -> None:
+    assert request().token() == request().token()
+    assert request().token("a") != request().token("b")
+    assert len(request().token(length=8)) == 8
+    assert request(request_id="r1").token() != request(request_id="r2").token()
+
+
+def test_failed_create_id_uses_the_marker_prefix() -> None:
+    assert request(request_id="abc").failed_create_id() == "cfnkit-failed-create-abc"
+
+
+def test_physical_id_checks() -> None:
+    assert check_physical_id("") == "PhysicalResourceId must not be empty"
+    assert check_physical_id("x" * 1024) is None
+    assert check_physical_id("x" * 1025) == "PhysicalResourceId is 1025 bytes; the limit is 1024"
+    assert check_physical_id("é" * 513) == "PhysicalResourceId is 1026 bytes; the limit is 1024"
+
+
+def test_clean_reason_removes_control_characters() -> None:
+    assert clean_reason("line one\r\nline two\nthree\x00\x1b[31m\tend\x7f ") == "line one line two three  [31m\tend"
+
+
+def test_cut_utf8_keeps_the_head_and_marks_the_cut() -> None:
+    assert cut_utf8("short", 10) == "short"
+    assert cut_utf8("abcdefghijklmnop", 10) == "abcd [...]"
+
+
+def test_cut_utf8_never_splits_a_multibyte_character() -> None:
+    cut = cut_utf8("€" * 10, 14)  # room for 8 bytes of text: two whole euros (6 bytes)
+    assert cut == "€€ [...]"
+    assert len(cut.encode()) <= 14
+
+
+def test_cut_utf8_with_less_room_than_the_marker_keeps_only_the_head() -> None:
+    assert cut_utf8("abcdefgh", 4) == "abcd"
+    assert cut_utf8("€€", 4) == "€"
+    assert cut_utf8("abc", -1) == ""
+
+
+def response(**changes: Any) -> Response:
+    base: dict[str, Any] = {
+        "status": Status.SUCCESS, "physical_id": "id-1", "stack_id": STACK_ID,
+        "request_id": "r1", "logical_id": "Db",
+    }
+    return Response(**{**base, **changes})
+
+
+def test_document_has_every_protocol_field_and_no_data_when_empty() -> None:
+    body, sent = encode_response(response(no_echo=True))
+    assert json.loads(body) == {
+        "Status": "SUCCESS", "Reason": "", "PhysicalResourceId": "id-1", "StackId": STACK_ID,
+        "RequestId": "r1", "LogicalResourceId": "Db", "NoEcho": True,
+    }
+    assert sent == response(no_echo=True)
+
+
+def test_no_echo_and_data_pass_through() -> None:
+    body, _ = encode_response(response(data={"Password": "pw"}, no_echo=True))
+    doc = json.loads(body)
+    assert (doc["NoEcho"], doc["Data"]) == (True, {"Password": "pw"})
+
+
+def test_failed_without_reason_gets_one() -> None:
+    body, _ = encode_response(response(status=Status.FAILED))
+    assert json.loads(body)["Reason"] == "FAILED without a reason"
+
+
+def test_oversize_data_becomes_failed_listing_largest_keys_never_values() -> None:
+    data = {"Big": "V" * 3000, "Bigger": "W" * 3500, "Small": "s"}
+    body, sent = encode_response(response(data=data), oversize_hint="Ask for fewer keys.")
+    doc = json.loads(body)
+    assert doc["Status"] == "FAILED"
+    assert "Data" not in doc
+    assert sent.status is Status.FAILED
+    size = len(json.dumps(response(data=data).document(), separators=(",", ":")).encode())
+    assert doc["Reason"] == (
+        f"Response too large: {size} bytes with its Data; the limit is 4096 bytes. "
+        "Largest Data keys: Bigger (3511 B), Big (3008 B), Small (11 B). Ask for fewer keys."
+    )
+    assert "VVV" not in body.decode()
+    assert "WWW" not in body.decode()
+    assert doc["PhysicalResourceId"] == "id-1"
+
+
+def test_data_sizes_are_largest_first_then_by_key() -> None:
+    assert data_sizes({"b": "x", "a": "x", "c": "xyz"}) == [("c", 9), ("a", 7), ("b", 7)]
+
+
+def test_long_reason_is_cut_keeping_its_head() -> None:
+    body, sent = encode_response(response(status=Status.FAILED, reason="HEAD " + "x" * 5000 + " TAIL"))
+    assert len(body) == MAX_BODY_BYTES
+    assert sent.reason.startswith("HEAD xxx")
+    assert sent.reason.endswith(" [...]")
+    assert "TAIL" not in sent.reason
+
+
+def test_reason_needing_json_escapes_is_cut_to_fit() -> None:
+    body, sent = encode_response(response(status=Status.FAILED, reason='"\\' * 3000))
+    assert len(body) <= MAX_BODY_BYTES
+    assert json.loads(body)["Reason"] == sent.reason
+    assert sent.reason.startswith('"\\"\\')
+    assert len(sent.reason) > 1000
+
+
+def test_multibyte_reason_is_cut_on_a_character_boundary() -> None:
+    body, sent = encode_response(response(status=Status.FAILED, reason="ü€😀" * 2000))
+    assert len(body) <= MAX_BODY_BYTES
+    assert json.loads(body.decode("utf-8"))["Reason"] == sent.reason
+    assert sent.reason.startswith("ü€😀ü€😀")
+
+
+def test_identifiers_too_long_for_any_body_are_cut_so_the_body_fits() -> None:
+    body, sent = encode_response(response(status=Status.FAILED, stack_id="s" * 9000, logical_id="l" * 3000,
+                                          reason="why"))
+    assert len(body) <= MAX_BODY_BYTES
+    assert sent.stack_id.startswith("sss")
+    assert json.loads(body)["Reason"].startswith("w")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=50),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    status=st.sampled_from(Status),
+    reason=st.text(max_size=6000),
+    physical_id=st.text(min_size=1, max_size=300),
+    data=st.dictionaries(st.text(max_size=40), json_values | st.text(max_size=3000), max_size=8),
+    no_echo=st.booleans(),
+    hint=st.text(max_size=200),
+)
+def test_encoded_body_always_fits_and_is_valid_json(
+    status: Status, reason: str, physical_id: str, data: dict[str, Any], no_echo: bool, hint: str
+) -> None:
+    body, sent = encode_response(
+        response(status=status, reason=reason, physical_id=physical_id, data=data, no_echo=no_echo),
+        oversize_hint=hint,
+    )
+    assert len(body) <= MAX_BODY_BYTES
+    doc = json.loads(body.decode("utf-8"))
+    assert doc["NoEcho"] is no_echo
+    assert doc["Reason"] == sent.reason
+    assert not any(ch in sent.reason for ch in "\n\r\x00\x1b")
+    if sent.status is Status.FAILED:
+        assert doc["Reason"]
+    if "Data" in doc:
+        assert doc["Data"] == data

@@ -1,0 +1,218 @@
+"""cfnkit.schema: declarative properties, coercion, every problem with its path (issue 2 #8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cfnkit.errors import InvalidProperties, Problem
+from cfnkit.logs import redactor
+from cfnkit.schema import (
+    Boolean,
+    Field,
+    Integer,
+    Json,
+    List,
+    Map,
+    Number,
+    Object,
+    Schema,
+    String,
+    describe,
+    not_both,
+)
+
+CANARY = "Zq9-canary-value-7731"
+
+SCHEMA = Schema(
+    checks=(not_both("Image", "TaskDefinition"),),
+    Cluster=Field(String(min_length=1), required=True),
+    Count=Field(Integer(minimum=1, maximum=10), default=1),
+    Wait=Field(Boolean(), default=True),
+    Ratio=Field(Number(minimum=0.0, maximum=1.0)),
+    LaunchType=Field(String(choices=("FARGATE", "EC2"))),
+    Image=Field(String(pattern=r"[a-z]+(:[a-z0-9.]+)?")),
+    TaskDefinition=Field(String()),
+    Password=Field(String(), secret=True),
+    Subnets=Field(List(String(), min_items=1, max_items=3)),
+    Tags=Field(Map(Integer())),
+    Network=Field(Object(fields={"Vpc": Field(String(), required=True), "Public": Field(Boolean())})),
+    Extra=Field(Json()),
+)
+
+
+def problems(properties: dict[str, Any], schema: Schema = SCHEMA) -> list[str]:
+    with pytest.raises(InvalidProperties) as caught:
+        schema.parse(properties)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_strings_are_coerced_by_declared_type_and_defaults_filled() -> None:
+    parsed = SCHEMA.parse({
+        "Cluster": "main", "Count": "3", "Wait": "false", "Ratio": "0.5", "LaunchType": "EC2",
+        "Subnets": ["a", "b"], "Tags": {"x": "7"}, "Network": {"Vpc": "v", "Public": "TRUE"},
+        "Extra": {"any": ["thing", 1]},
+    })
+    assert parsed == {
+        "Cluster": "main", "Count": 3, "Wait": False, "Ratio": 0.5, "LaunchType": "EC2",
+        "Subnets": ["a", "b"], "Tags": {"x": 7}, "Network": {"Vpc": "v", "Public": True},
+        "Extra": {"any": ["thing", 1]},
+    }
+
+
+def test_defaults_fill_absent_and_null_properties() -> None:
+    assert SCHEMA.parse({"Cluster": "c", "Count": None}) == {"Cluster": "c", "Count": 1, "Wait": True}
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("yes", True), ("1", True), (" False ", False),
+                                               ("no", False), ("0", False), (True, True)])
+def test_boolean_spellings(raw: Any, expected: bool) -> None:
+    assert Boolean().parse(raw, "", []) is expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("3", 3), (" -2 ", -2), (4.0, 4), (5, 5)])
+def test_integer_spellings(raw: Any, expected: int) -> None:
+    assert Integer().parse(raw, "", []) == expected
+
+
+def test_number_accepts_numbers_and_numeric_strings() -> None:
+    assert Number().parse("1e3", "", []) == 1000.0
+    assert Number().parse(2, "", []) == 2.0
+
+
+def test_string_accepts_scalars_as_text() -> None:
+    assert String().parse(5, "", []) == "5"
+
+
+def test_every_problem_is_listed_once_with_path_and_expected_type() -> None:
+    found = problems({
+        "Count": "lots", "Wait": "maybe", "Ratio": "2", "LaunchType": "fargate", "Image": "Bad Image!",
+        "TaskDefinition": "td", "Subnets": [], "Tags": {"a": "x"}, "Network": {"Public": "y", "Vpcs": "v"},
+        "Clustr": "c",
+    })
+    assert found == [
+        "Clustr: unknown property (did you mean Cluster?)",
+        "Cluster: required; expected a non-empty string",
+        "Count: expected an integer from 1 to 10, got a string",
+        "Wait: expected a boolean (true or false), got a string",
+        "Ratio: expected a number from 0.0 to 1.0, got one out of range",
+        "LaunchType: expected one of FARGATE, EC2 (did you mean FARGATE?)",
+        "Image: expected a string matching [a-z]+(:[a-z0-9.]+)?",
+        "Subnets: expected at least 1 item(s), got 0",
+        "Tags.a: expected an integer, got a string",
+        "Network.Vpcs: unknown property (did you mean Vpc?)",
+        "Network.Vpc: required; expected a string",
+        "Network.Public: expected a boolean (true or false), got a string",
+        "give Image or TaskDefinition, not both",
+    ]
+
+
+def test_list_items_have_indexed_paths_and_limits() -> None:
+    assert problems({"Cluster": "c", "Subnets": ["a", ["b"], "c", "d"]}) == [
+        "Subnets: expected at most 3 item(s), got 4",
+    ]
+    assert problems({"Cluster": "c", "Subnets": ["a", ["b"]]}) == ["Subnets[1]: expected a string, got a list"]
+    assert problems({"Cluster": "c", "Subnets": "a"}) == ["Subnets: expected a list of a string, got a string"]
+
+
+def test_wrong_container_types_name_the_expected_shape() -> None:
+    assert problems({"Cluster": "c", "Tags": ["x"], "Network": "vpc"}) == [
+        "Tags: expected an object of an integer, got a list",
+        "Network: expected an object, got a string",
+    ]
+
+
+def test_integer_bounds_and_messages() -> None:
+    assert Integer(minimum=2).expected == "an integer of at least 2"
+    assert Integer(maximum=2).expected == "an integer of at most 2"
+    assert problems({"Cluster": "c", "Count": "11"}) == [
+        "Count: expected an integer from 1 to 10, got a number out of range",
+    ]
+
+
+def test_string_length_limits() -> None:
+    schema = Schema(Name=Field(String(max_length=3)), Id=Field(String(min_length=2)))
+    assert problems({"Name": "abcd", "Id": "a"}, schema) == [
+        "Name: expected a string of at most 3 characters, got 4",
+        "Id: expected a non-empty string",
+    ]
+
+
+def test_bad_scalars_are_described_by_type() -> None:
+    schema = Schema(A=Field(String()), B=Field(Number()), C=Field(Integer()), D=Field(Number()))
+    assert problems({"A": True, "B": "nan", "C": 1.5, "D": "x"}, schema) == [
+        "A: expected a string, got a boolean",
+        "B: expected a number, got a string",
+        "C: expected an integer, got a number",
+        "D: expected a number, got a string",
+    ]
+
+
+def test_describe_names_json_types() -> None:
+    assert [describe(v) for v in (None, True, 1, "s", {}, [], object())] == [
+        "null", "a boolean", "a number", "a string", "an object", "a list", "object",
+    ]
+
+
+def test_problem_reason_never_contains_the_value() -> None:
+    schema = Schema(Count=Field(Integer()), Mode=Field(String(choices=("on", "off"))), Nums=Field(List(Integer())))
+    with pytest.raises(InvalidProperties) as caught:
+        schema.parse({"Count": CANARY, "Mode": CANARY, "Nums": [CANARY]})
+    reason = caught.value.reason()
+    assert CANARY not in reason
+    assert reason.startswith("Invalid properties: ")
+    assert "Nums[0]: expected an integer, got a string" in reason
+
+
+def test_base_type_rejects_everything() -> None:
+    from cfnkit.schema import Type
+
+    kind = Type()
+    assert kind.expected == "a value"
+    assert problems({"X": "1"}, Schema(X=Field(kind))) == ["X: expected a value, got a string"]
+
+
+def test_secret_fields_are_registered_with_the_redactor() -> None:
+    schema = Schema(Password=Field(String(), secret=True), Nested=Field(Object(fields={
+        "Token": Field(String(), secret=True)})))
+    schema.parse({"Password": CANARY, "Nested": {"Token": "nested-" + CANARY}})
+    assert redactor.redact(f"a {CANARY} b nested-{CANARY}") == "a **** b ****"
+
+
+def test_secret_fields_are_registered_even_when_invalid() -> None:
+    schema = Schema(Pin=Field(Integer(), secret=True))
+    with pytest.raises(InvalidProperties):
+        schema.parse({"Pin": CANARY})
+    assert redactor.redact(CANARY) == "****"
+
+
+def test_parse_lenient_keeps_valid_fields_and_falls_back_to_defaults() -> None:
+    assert SCHEMA.parse_lenient({"Cluster": "c", "Count": "many", "Wait": "no", "Unknown": 1, "Ratio": None}) == {
+        "Cluster": "c", "Count": 1, "Wait": False,
+    }
+
+
+def test_parse_lenient_registers_secret_values() -> None:
+    SCHEMA.parse_lenient({"Password": CANARY})
+    assert redactor.redact(CANARY) == "****"
+
+
+def test_not_both_allows_one_of_the_two() -> None:
+    check = not_both("A", "B")
+    assert list(check({"A": 1})) == []
+    assert list(check({"A": 1, "B": None})) == []
+    assert list(check({"A": 1, "B": 2})) == [Problem("", "give A or B, not both")]
+
+
+def test_schema_exposes_its_fields() -> None:
+    assert list(Schema(A=Field(String())).fields) == ["A"]
+
+
+def test_nested_check_problems_carry_their_path() -> None:
+    net = Object(fields={"A": Field(String()), "B": Field(String())}, checks=(not_both("A", "B"),))
+    schema = Schema(Net=Field(net))
+    assert problems({"Net": {"A": "1", "B": "2"}}, schema) == ["Net: give A or B, not both"]
+
+
+def test_problem_without_path_is_just_its_message() -> None:
+    assert str(Problem("", "whole thing wrong")) == "whole thing wrong"
