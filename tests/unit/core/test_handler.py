@@ -1,0 +1,412 @@
+"""cfnkit.handler.CustomResource: exactly one response per request (issue 2 #1-#4).
+
+Error paths assert the exact response: Status, Reason and PhysicalResourceId.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from cfnkit import (
+    CustomResource,
+    Field,
+    Integer,
+    Provider,
+    ProviderError,
+    Request,
+    Result,
+    Schema,
+    String,
+)
+from cfnkit.handler import where_logs_are
+from cfnkit.protocol import RequestType
+from cfnkit.sender import Delivery
+from cfnkit.testing import (
+    STACK_ID,
+    FakeClock,
+    FakeContext,
+    RecordingSender,
+    create_event,
+    delete_event,
+    update_event,
+)
+
+LOGS = (
+    "see CloudWatch Logs group /aws/lambda/cfnkit-provider, stream 2026/01/01/[$LATEST]0123456789abcdef, "
+    "request 00000000-0000-4000-8000-000000000001"
+)
+CANARY = "Zq9-canary-value-7731"
+
+
+class Recorder(Provider):
+    """Records calls; answers with whatever the test put in `answer`."""
+
+    schema = Schema(Name=Field(String(min_length=1), required=True), Count=Field(Integer(), default=1),
+                    Password=Field(String(), secret=True))
+
+    def __init__(self, answer: Any = None, error: BaseException | None = None) -> None:
+        self.answer = answer if answer is not None else Result(data={"Out": "x"})
+        self.error = error
+        self.calls: list[tuple[str, Request]] = []
+
+    def _do(self, kind: str, request: Request) -> Any:
+        self.calls.append((kind, request))
+        if self.error is not None:
+            raise self.error
+        return self.answer
+
+    def create(self, request: Request) -> Any:
+        return self._do("create", request)
+
+    def update(self, request: Request) -> Any:
+        return self._do("update", request)
+
+    def delete(self, request: Request) -> Any:
+        return self._do("delete", request)
+
+
+def run(provider: Provider, event: Any, context: Any = None, **kwargs: Any) -> RecordingSender:
+    sender = RecordingSender()
+    result = CustomResource(provider, sender=sender, clock=FakeClock(), **kwargs)(
+        event, FakeContext() if context is None else context)
+    assert result is None
+    return sender
+
+
+def answer(sender: RecordingSender) -> tuple[str, str, str]:
+    body = sender.only
+    return body["Status"], body["Reason"], body["PhysicalResourceId"]
+
+
+CREATE = create_event({"Name": "n", "Count": "3"}, request_id="req-create")
+UPDATE = update_event({"Name": "new"}, {"Name": "old", "Count": "x"}, "phys-1", request_id="req-update")
+DELETE = delete_event({"Name": "n"}, "phys-1", request_id="req-delete")
+DEFAULT_ID = "demo-stack-Resource-" + hashlib.sha256(f"{STACK_ID}\x1fResource".encode()).hexdigest()[:12]
+
+
+# -- success ----------------------------------------------------------------------
+
+def test_create_success_has_the_deterministic_default_id_and_data() -> None:
+    provider = Recorder(Result(data={"Arn": "arn:x"}))
+    sender = run(provider, CREATE)
+    assert sender.only == {
+        "Status": "SUCCESS", "Reason": "", "PhysicalResourceId": DEFAULT_ID, "StackId": STACK_ID,
+        "RequestId": "req-create", "LogicalResourceId": "Resource", "NoEcho": False, "Data": {"Arn": "arn:x"},
+    }
+    assert sender.sent[0][0] == CREATE["ResponseURL"]
+    kind, request = provider.calls[0]
+    assert kind == "create"
+    assert request.properties == {"Name": "n", "Count": 3}
+
+
+def test_create_default_id_is_the_same_on_redelivery() -> None:
+    assert answer(run(Recorder(Result()), CREATE)) == answer(run(Recorder(Result()), CREATE))
+
+
+def test_create_uses_the_provider_id() -> None:
+    assert answer(run(Recorder(Result(physical_id="mine")), CREATE)) == ("SUCCESS", "", "mine")
+
+
+def test_no_echo_is_passed_through() -> None:
+    body = run(Recorder(Result(data={"Secret": CANARY}, no_echo=True)), CREATE).only
+    assert (body["NoEcho"], body["Data"]) == (True, {"Secret": CANARY})
+
+
+def test_update_keeps_the_id_and_parses_old_properties_leniently() -> None:
+    provider = Recorder(Result())
+    assert answer(run(provider, UPDATE)) == ("SUCCESS", "", "phys-1")
+    kind, request = provider.calls[0]
+    assert kind == "update"
+    assert request.request_type is RequestType.UPDATE
+    assert request.properties == {"Name": "new", "Count": 1}
+    assert request.old_properties == {"Name": "old", "Count": 1}
+
+
+def test_update_with_a_new_id_means_replacement() -> None:
+    assert answer(run(Recorder(Result(physical_id="phys-2")), UPDATE)) == ("SUCCESS", "", "phys-2")
+
+
+def test_default_update_is_create() -> None:
+    class OnlyCreate(Provider):
+        def create(self, request: Request) -> Result:
+            return Result(data={"Via": "create"})
+
+    assert run(OnlyCreate(), UPDATE).only["Data"] == {"Via": "create"}
+
+
+def test_delete_keeps_the_id_and_the_default_delete_succeeds() -> None:
+    class OnlyCreate(Provider):
+        def create(self, request: Request) -> Result:
+            raise AssertionError("not called")
+
+    assert answer(run(OnlyCreate(), DELETE)) == ("SUCCESS", "", "phys-1")
+    assert answer(run(Recorder(Result(physical_id="ignored")), DELETE)) == ("SUCCESS", "", "phys-1")
+
+
+def test_delete_with_properties_a_schema_rejects_still_calls_the_provider() -> None:
+    provider = Recorder(Result())
+    event = delete_event({"Count": "many", "Unknown": "1"}, "phys-1")
+    assert answer(run(provider, event)) == ("SUCCESS", "", "phys-1")
+    assert provider.calls[0][1].properties == {"Count": 1}
+
+
+# -- failures -------------------------------------------------------------------------
+
+def test_provider_error_message_is_the_whole_reason() -> None:
+    sender = run(Recorder(error=ProviderError("the cluster main does not exist")), CREATE)
+    assert answer(sender) == ("FAILED", "the cluster main does not exist", "cfnkit-failed-create-req-create")
+
+
+def test_failed_update_keeps_the_current_id() -> None:
+    sender = run(Recorder(error=ProviderError("no")), UPDATE)
+    assert answer(sender) == ("FAILED", "no", "phys-1")
+
+
+def test_unexpected_exception_names_type_message_and_where_the_logs_are() -> None:
+    sender = run(Recorder(error=KeyError("Cluster")), CREATE)
+    assert answer(sender) == (
+        "FAILED", f"KeyError: 'Cluster' ({LOGS})", "cfnkit-failed-create-req-create")
+
+
+def test_unexpected_exception_without_a_context_says_see_the_logs() -> None:
+    sender = RecordingSender()
+    CustomResource(Recorder(error=ValueError("boom")), sender=sender, clock=FakeClock())(CREATE, None)
+    assert answer(sender) == (
+        "FAILED", "ValueError: boom (see the function's logs)", "cfnkit-failed-create-req-create")
+
+
+def test_base_exception_from_the_provider_still_gets_one_answer() -> None:
+    sender = run(Recorder(error=SystemExit("bye")), UPDATE)
+    assert answer(sender) == ("FAILED", f"SystemExit: bye ({LOGS})", "phys-1")
+
+
+def test_invalid_properties_fail_with_every_problem_and_never_the_value() -> None:
+    event = create_event({"Count": CANARY, "Nmae": "x"}, request_id="req-bad")
+    provider = Recorder()
+    sender = run(provider, event)
+    assert answer(sender) == (
+        "FAILED",
+        "Invalid properties: Nmae: unknown property (did you mean Name?); Name: required; expected a non-empty "
+        "string; Count: expected an integer, got a string",
+        "cfnkit-failed-create-req-bad",
+    )
+    assert provider.calls == []
+
+
+def test_reason_masks_secret_property_values() -> None:
+    event = create_event({"Name": "n", "Password": CANARY}, request_id="req-secret")
+    sender = run(Recorder(error=ProviderError(f"login with {CANARY} refused")), event)
+    assert answer(sender) == ("FAILED", "login with **** refused", "cfnkit-failed-create-req-secret")
+
+
+@pytest.mark.parametrize("outcome", [None, "done", {"Status": "SUCCESS"}])
+def test_provider_returning_something_else_gets_failed(outcome: Any) -> None:
+    class Sloppy(Provider):
+        def create(self, request: Request) -> Any:
+            return outcome
+
+    assert answer(run(Sloppy(), CREATE)) == (
+        "FAILED", f"Sloppy returned {type(outcome).__name__}, expected Result or InProgress",
+        "cfnkit-failed-create-req-create")
+
+
+def test_physical_id_over_1_kb_fails() -> None:
+    sender = run(Recorder(Result(physical_id="x" * 1025)), CREATE)
+    assert answer(sender) == (
+        "FAILED", "Recorder returned an invalid id: PhysicalResourceId is 1025 bytes; the limit is 1024",
+        "cfnkit-failed-create-req-create")
+
+
+def test_empty_physical_id_fails_and_update_keeps_the_old_id() -> None:
+    sender = run(Recorder(Result(physical_id="")), UPDATE)
+    assert answer(sender) == ("FAILED", "Recorder returned an invalid id: PhysicalResourceId must not be empty",
+                              "phys-1")
+
+
+def test_non_string_physical_id_fails() -> None:
+    sender = run(Recorder(Result(physical_id=42)), CREATE)  # type: ignore[arg-type]
+    assert answer(sender) == (
+        "FAILED", "Recorder returned an invalid id: PhysicalResourceId must be a string, got int",
+        "cfnkit-failed-create-req-create")
+
+
+def json_error(data: Mapping[str, Any]) -> str:
+    try:
+        json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return str(exc)
+    raise AssertionError("serializable")
+
+
+@pytest.mark.parametrize("data", [{"Tags": {"a", "b"}}, {"Ratio": float("nan")}])
+def test_data_that_is_not_json_fails(data: dict[str, Any]) -> None:
+    sender = run(Recorder(Result(data=data)), CREATE)
+    assert answer(sender) == (
+        "FAILED", f"Recorder returned Data that is not JSON: {json_error(data)}", "cfnkit-failed-create-req-create")
+
+
+def test_data_that_is_not_an_object_fails() -> None:
+    sender = run(Recorder(Result(data=[1, 2], no_echo=True)), CREATE)  # type: ignore[arg-type]
+    assert answer(sender) == (
+        "FAILED", "Recorder returned Data that is not an object (list)", "cfnkit-failed-create-req-create")
+
+
+def test_data_too_large_fails_listing_keys_and_the_hint_but_keeps_the_created_id() -> None:
+    result = Result(data={"Blob": CANARY * 300, "Small": "s"}, oversize_hint="Set Keys to pick fewer.")
+    body = run(Recorder(result), CREATE).only
+    assert body["Status"] == "FAILED"
+    assert body["PhysicalResourceId"] == DEFAULT_ID  # the resource exists: the Delete that follows removes it
+    assert body["Reason"].startswith("Response too large: ")
+    assert body["Reason"].endswith("Largest Data keys: Blob (6309 B), Small (11 B). Set Keys to pick fewer.")
+    assert CANARY not in json.dumps(body)
+
+
+# -- failed Create marker ----------------------------------------------------------------
+
+def test_delete_of_a_failed_create_succeeds_without_calling_the_provider() -> None:
+    failed = answer(run(Recorder(error=ProviderError("no")), CREATE))
+    provider = Recorder(error=AssertionError("must not be called"))
+    sender = run(provider, delete_event({"Name": "n"}, failed[2], request_id="req-delete"))
+    assert answer(sender) == ("SUCCESS", "", "cfnkit-failed-create-req-create")
+    assert provider.calls == []
+
+
+# -- malformed events -------------------------------------------------------------------------
+
+def test_malformed_event_with_a_usable_url_gets_failed() -> None:
+    event = create_event({}, request_id="req-m")
+    event["RequestType"] = "Replace"
+    del event["LogicalResourceId"]
+    provider = Recorder()
+    sender = run(provider, event)
+    assert sender.only == {
+        "Status": "FAILED",
+        "Reason": "Malformed custom resource event: RequestType must be one of Create, Update, Delete; "
+                  "LogicalResourceId must be a non-empty string (missing)",
+        "PhysicalResourceId": "cfnkit-failed-create-req-m", "StackId": STACK_ID, "RequestId": "req-m",
+        "LogicalResourceId": "", "NoEcho": False,
+    }
+    assert provider.calls == []
+
+
+def test_malformed_update_answers_with_its_physical_id() -> None:
+    event = update_event({}, {}, "phys-1", request_id="req-m")
+    del event["OldResourceProperties"]
+    assert answer(run(Recorder(), event)) == (
+        "FAILED", "Malformed custom resource event: OldResourceProperties must be an object (missing)", "phys-1")
+
+
+def test_malformed_event_without_ids_still_answers() -> None:
+    sender = run(Recorder(), {"ResponseURL": "http://127.0.0.1:9/r", "RequestId": 5})
+    assert sender.only["RequestId"] == "unknown-request"
+    assert sender.only["PhysicalResourceId"] == "cfnkit-failed-create-unknown-request"
+
+
+@pytest.mark.parametrize("event", [
+    None, [], "Create", {}, {"RequestType": "Create", "ResponseURL": 7},
+    {"RequestType": "Create", "ResponseURL": "file:///etc/passwd"},
+])
+def test_malformed_event_without_a_usable_url_is_only_logged(event: Any) -> None:
+    assert run(Recorder(), event).sent == []
+
+
+def test_malformed_continuation_gets_failed() -> None:
+    event = {**CREATE, "CfnkitContinuation": {"state": [], "started_at": "x", "hop": 1}}
+    assert answer(run(Recorder(), event)) == (
+        "FAILED", "Malformed custom resource event: CfnkitContinuation must hold state, started_at and hop",
+        "cfnkit-failed-create-req-create")
+
+
+# -- delivery ------------------------------------------------------------------------------
+
+def test_a_sender_that_raises_does_not_make_the_handler_raise() -> None:
+    class Broken:
+        calls = 0
+
+        def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
+            Broken.calls += 1
+            raise RuntimeError(f"cannot reach {url}")
+
+    CustomResource(Recorder(), sender=Broken(), clock=FakeClock())(CREATE, FakeContext())
+    malformed = {**CREATE, "RequestType": "Nope"}
+    CustomResource(Recorder(), sender=Broken(), clock=FakeClock())(malformed, FakeContext())
+    assert Broken.calls == 2
+
+
+def test_an_undelivered_response_is_not_resent() -> None:
+    sender = RecordingSender(deliver=False)
+    CustomResource(Recorder(), sender=sender, clock=FakeClock())(CREATE, FakeContext())
+    assert len(sender.sent) == 1
+
+
+def test_the_sender_deadline_is_before_the_lambda_deadline() -> None:
+    clock = FakeClock()
+    deadlines: list[float | None] = []
+
+    class Spy(RecordingSender):
+        def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
+            deadlines.append(deadline)
+            return super().send(url, body, deadline=deadline)
+
+    CustomResource(Recorder(), sender=Spy(), clock=clock)(CREATE, FakeContext(60.0, clock=clock))
+    assert deadlines == [pytest.approx(clock.now() + 60.0 - 0.2)]
+
+
+# -- the watchdog ----------------------------------------------------------------------------
+
+class Blocking(Provider):
+    """Blocks until the watchdog has answered, then returns a Result."""
+
+    def __init__(self, answered: threading.Event) -> None:
+        self.answered = answered
+        self.returned = False
+
+    def create(self, request: Request) -> Result:
+        assert self.answered.wait(10.0), "the watchdog never answered"
+        self.returned = True
+        return Result(physical_id="late")
+
+    update = create
+
+
+class SignallingSender(RecordingSender):
+    def __init__(self) -> None:
+        super().__init__()
+        self.answered = threading.Event()
+
+    def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
+        delivery = super().send(url, body, deadline=deadline)
+        self.answered.set()
+        return delivery
+
+
+@pytest.mark.parametrize(("event", "physical_id"), [(CREATE, "cfnkit-failed-create-req-create"),
+                                                    (UPDATE, "phys-1")])
+def test_a_blocking_provider_gets_exactly_one_failed_before_the_deadline(
+    event: dict[str, Any], physical_id: str
+) -> None:
+    sender = SignallingSender()
+    provider = Blocking(sender.answered)
+    CustomResource(provider, sender=sender, deadline_margin=0.3)(event, FakeContext(timeout=1.0))
+    assert provider.returned  # the provider's late Result was suppressed, not sent
+    assert answer(sender) == (
+        "FAILED",
+        "The function was still working 0.1 s before its Lambda timeout; answering FAILED now so the stack "
+        f"does not wait ({LOGS})",
+        physical_id,
+    )
+
+
+def test_the_watchdog_uses_the_configured_margin_when_time_allows() -> None:
+    sender = SignallingSender()
+    CustomResource(Blocking(sender.answered), sender=sender, deadline_margin=0.2)(CREATE, FakeContext(timeout=2.5))
+    assert sender.only["Reason"].startswith("The function was still working 0.2 s before its Lambda timeout")
+
+
+def test_where_logs_are_without_a_log_group() -> None:
+    assert where_logs_are(object()) == "see the function's logs"

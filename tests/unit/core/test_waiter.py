@@ -1,0 +1,326 @@
+"""Long waits: polling, the overall deadline (issue 2 #6) and continuation (#7)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from cfnkit import CustomResource, InProgress, Provider, ProviderError, Request, Result, State
+from cfnkit.errors import ContinuationFailed
+from cfnkit.handler import _Responder
+from cfnkit.protocol import Response, Status, parse_request
+from cfnkit.testing import FakeClock, FakeContext, RecordingInvoker, RecordingSender, create_event
+from cfnkit.waiter import (
+    MAX_ASYNC_PAYLOAD_BYTES,
+    MAX_HOPS,
+    Continuation,
+    LambdaInvoker,
+    continuation_event,
+    overall_limit,
+)
+
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:cfnkit-provider"
+
+
+class Counter(Provider):
+    """Create starts work; poll counts up to `done_at`; on_timeout records cleanup."""
+
+    def __init__(self, interval: float = 0.25, done_at: int = 3, limit: float | None = None,
+                 cleanup: str = "stopped task t-1") -> None:
+        self.interval = interval
+        self.done_at = done_at
+        self.limit = limit
+        self.cleanup = cleanup
+        self.creates = 0
+        self.polls: list[dict[str, Any]] = []
+        self.timeouts: list[dict[str, Any]] = []
+
+    def create(self, request: Request) -> InProgress:
+        self.creates += 1
+        return InProgress({"task": "t-1", "n": 0}, interval=self.interval)
+
+    def poll(self, request: Request, state: State) -> InProgress | Result:
+        self.polls.append(dict(state))
+        n = state["n"] + 1
+        if n >= self.done_at:
+            return Result(physical_id="t-1", data={"Polls": n})
+        return InProgress({**state, "n": n}, interval=self.interval)
+
+    def on_timeout(self, request: Request, state: State) -> str:
+        self.timeouts.append(dict(state))
+        return self.cleanup
+
+    def timeout(self, request: Request) -> float | None:
+        return self.limit
+
+
+def handle(provider: Provider, event: dict[str, Any], clock: FakeClock, *, timeout: float = 900.0,
+           invoker: RecordingInvoker | None = None, context: Any = None) -> RecordingSender:
+    sender = RecordingSender()
+    CustomResource(provider, sender=sender, clock=clock, invoker=invoker or RecordingInvoker())(
+        event, context if context is not None else FakeContext(timeout, clock=clock))
+    return sender
+
+
+def answer(sender: RecordingSender) -> tuple[str, str, str]:
+    body = sender.only
+    return body["Status"], body["Reason"], body["PhysicalResourceId"]
+
+
+EVENT = create_event({}, request_id="req-1")
+EVENT_120 = create_event({}, request_id="req-1", service_timeout=120)
+
+
+def test_polls_at_a_sub_second_interval_until_done() -> None:
+    clock, provider = FakeClock(), Counter(interval=0.25)
+    sender = handle(provider, EVENT, clock)
+    assert answer(sender) == ("SUCCESS", "", "t-1")
+    assert sender.only["Data"] == {"Polls": 3}
+    assert clock.sleeps == [0.25, 0.25, 0.25]
+    assert [p["n"] for p in provider.polls] == [0, 1, 2]
+
+
+def test_a_negative_interval_polls_without_sleeping() -> None:
+    clock = FakeClock()
+    assert answer(handle(Counter(interval=-1.0), EVENT, clock))[0] == "SUCCESS"
+    assert clock.sleeps == [0.0, 0.0, 0.0]
+
+
+def test_overall_deadline_is_service_timeout_minus_margin_with_cleanup() -> None:
+    clock, provider = FakeClock(), Counter(interval=30.0, done_at=10**6)
+    sender = handle(provider, EVENT_120, clock)
+    assert answer(sender) == ("FAILED", "timed out after 110 s; stopped task t-1", "cfnkit-failed-create-req-1")
+    assert clock.sleeps == [30.0, 30.0, 30.0, 20.0]
+    assert provider.timeouts == [{"task": "t-1", "n": 4}]
+
+
+def test_the_provider_timeout_wins_when_shorter() -> None:
+    sender = handle(Counter(interval=10.0, done_at=10**6, limit=45.0, cleanup=""), EVENT_120, FakeClock())
+    assert answer(sender) == ("FAILED", "timed out after 45 s", "cfnkit-failed-create-req-1")
+
+
+def test_a_cleanup_that_raises_is_reported_in_the_reason() -> None:
+    class Failing(Counter):
+        def on_timeout(self, request: Request, state: State) -> str:
+            raise RuntimeError("stop denied")
+
+    sender = handle(Failing(interval=60.0, done_at=10**6, limit=30.0), EVENT, FakeClock())
+    assert answer(sender) == (
+        "FAILED", "timed out after 30 s; cleanup failed (RuntimeError: stop denied)", "cfnkit-failed-create-req-1")
+
+
+@pytest.mark.parametrize(("service_timeout", "provider_timeout", "limit"), [
+    (None, None, 3590.0), (60, None, 54.0), (60, 100.0, 54.0), (3600, 45.0, 45.0), (None, 0.0, 3590.0),
+])
+def test_overall_limit(service_timeout: int | None, provider_timeout: float | None, limit: float) -> None:
+    request = parse_request(create_event({}, service_timeout=service_timeout))
+    assert overall_limit(request, provider_timeout) == limit
+
+
+@pytest.mark.parametrize(("state", "reason"), [
+    ({"ids": {1, 2}}, "the provider's wait state is not JSON-safe (Object of type set is not JSON serializable)"),
+    ({"blob": "x" * 40000}, "the provider's wait state is 40011 bytes; the limit is 32768"),
+])
+def test_a_state_that_cannot_travel_fails(state: dict[str, Any], reason: str) -> None:
+    class Bad(Provider):
+        def create(self, request: Request) -> InProgress:
+            return InProgress(state)
+
+    assert answer(handle(Bad(), EVENT, FakeClock())) == ("FAILED", reason, "cfnkit-failed-create-req-1")
+
+
+def test_in_progress_without_poll_fails_clearly() -> None:
+    class NoPoll(Provider):
+        def create(self, request: Request) -> InProgress:
+            return InProgress({})
+
+    assert answer(handle(NoPoll(), EVENT, FakeClock())) == (
+        "FAILED", "NoPoll returned InProgress but does not implement poll", "cfnkit-failed-create-req-1")
+
+
+@pytest.mark.parametrize(("outcome", "reason"), [
+    (None, "Odd returned NoneType, expected Result or InProgress"),
+    (InProgress({}, interval=float("nan")), "Odd returned InProgress with an interval that is not a number of seconds"),
+    (InProgress({}, interval="5"), "Odd returned InProgress with an interval that is not a number of seconds"),  # type: ignore[arg-type]
+])
+def test_poll_answering_nonsense_fails(outcome: Any, reason: str) -> None:
+    class Odd(Counter):
+        def poll(self, request: Request, state: State) -> Any:
+            return outcome
+
+    assert answer(handle(Odd(), EVENT, FakeClock())) == ("FAILED", reason, "cfnkit-failed-create-req-1")
+
+
+# -- continuation -----------------------------------------------------------------------
+
+def hand_off(provider: Counter, event: dict[str, Any], clock: FakeClock) -> tuple[RecordingSender, RecordingInvoker]:
+    invoker = RecordingInvoker()
+    sender = handle(provider, event, clock, timeout=60.0, invoker=invoker)
+    return sender, invoker
+
+
+def test_a_low_remaining_time_hands_the_wait_to_a_new_invocation() -> None:
+    clock, provider = FakeClock(), Counter(interval=10.0, done_at=10**6)
+    started = clock.now()
+    sender, invoker = hand_off(provider, EVENT, clock)
+    assert sender.sent == []  # the continued invocation answers
+    assert clock.sleeps == [10.0, 10.0, 10.0, 10.0]  # 60 s Lambda, margin min(20, 15): 20 s left -> hand off
+    function_arn, event = invoker.calls[0]
+    assert function_arn == ARN
+    assert event == {**EVENT, "CfnkitContinuation": {"state": {"task": "t-1", "n": 4}, "started_at": started,
+                                                     "hop": 1}}
+
+
+def test_the_continued_invocation_resumes_polling_without_calling_create() -> None:
+    clock, first = FakeClock(), Counter(interval=10.0, done_at=6)
+    _, invoker = hand_off(first, EVENT, clock)
+    resumed = Counter(interval=10.0, done_at=6)
+    sender = handle(resumed, invoker.calls[0][1], clock)
+    assert resumed.creates == 0
+    assert [p["n"] for p in resumed.polls] == [4, 5]
+    assert answer(sender) == ("SUCCESS", "", "t-1")
+
+
+def test_each_hop_increments_the_count_and_keeps_the_start() -> None:
+    clock = FakeClock()
+    started = clock.now()
+    _, first = hand_off(Counter(interval=10.0, done_at=10**6), EVENT, clock)
+    _, second = hand_off(Counter(interval=10.0, done_at=10**6), first.calls[0][1], clock)
+    continuation = second.calls[0][1]["CfnkitContinuation"]
+    assert (continuation["hop"], continuation["started_at"]) == (2, started)
+
+
+def test_the_overall_deadline_holds_across_hops() -> None:
+    clock = FakeClock()
+    event = {**EVENT_120, "CfnkitContinuation": {"state": {"task": "t-1", "n": 0}, "started_at": clock.now() - 200,
+                                                 "hop": 3}}
+    provider = Counter(interval=10.0, done_at=10**6)
+    assert answer(handle(provider, event, clock)) == (
+        "FAILED", "timed out after 200 s; stopped task t-1", "cfnkit-failed-create-req-1")
+    assert provider.creates == 0
+
+
+def test_a_failed_invoke_sends_failed_after_cleanup() -> None:
+    clock, provider = FakeClock(), Counter(interval=10.0, done_at=10**6)
+    invoker = RecordingInvoker(error=RuntimeError("Rate exceeded"))
+    sender = handle(provider, EVENT, clock, timeout=60.0, invoker=invoker)
+    assert answer(sender) == (
+        "FAILED", "could not continue the wait in a new invocation: RuntimeError: Rate exceeded; stopped task t-1",
+        "cfnkit-failed-create-req-1")
+    assert provider.timeouts == [{"task": "t-1", "n": 4}]
+
+
+def test_a_continuation_failure_reason_is_used_as_is() -> None:
+    clock = FakeClock()
+    invoker = RecordingInvoker(error=ContinuationFailed("payload too big"))
+    sender = handle(Counter(interval=10.0, done_at=10**6, cleanup=""), EVENT, clock, timeout=60.0, invoker=invoker)
+    assert answer(sender) == ("FAILED", "could not continue the wait in a new invocation: payload too big",
+                              "cfnkit-failed-create-req-1")
+
+
+def test_a_context_without_a_function_arn_cannot_continue() -> None:
+    class Bare:
+        def __init__(self, clock: FakeClock) -> None:
+            self.inner = FakeContext(60.0, clock=clock)
+
+        def get_remaining_time_in_millis(self) -> int:
+            return self.inner.get_remaining_time_in_millis()
+
+    clock = FakeClock()
+    sender = handle(Counter(interval=10.0, done_at=10**6), EVENT, clock, context=Bare(clock))
+    assert answer(sender) == (
+        "FAILED", "could not continue the wait in a new invocation: the Lambda context has no "
+        "invoked_function_arn; stopped task t-1", "cfnkit-failed-create-req-1")
+
+
+def test_runaway_continuations_stop_after_max_hops() -> None:
+    clock = FakeClock()
+    event = {**EVENT, "CfnkitContinuation": {"state": {"task": "t-1", "n": 0}, "started_at": clock.now(),
+                                             "hop": MAX_HOPS}}
+    provider = Counter(interval=10.0, done_at=10**6)
+    sender = handle(provider, event, clock, timeout=60.0)
+    assert answer(sender) == ("FAILED", f"the wait was continued {MAX_HOPS} times; giving up; stopped task t-1",
+                              "cfnkit-failed-create-req-1")
+
+
+def test_a_provider_error_during_resumed_polling_fails() -> None:
+    class Gone(Counter):
+        def poll(self, request: Request, state: State) -> Result:
+            raise ProviderError("task t-1 vanished")
+
+    event = {**EVENT, "CfnkitContinuation": {"state": {"n": 0}, "started_at": FakeClock().now(), "hop": 1}}
+    assert answer(handle(Gone(), event, FakeClock())) == ("FAILED", "task t-1 vanished", "cfnkit-failed-create-req-1")
+
+
+def test_continuation_round_trip() -> None:
+    request = parse_request({**EVENT, "CfnkitContinuation": {"state": {}, "started_at": 1, "hop": 1}})
+    event = continuation_event(request, Continuation({"a": [1]}, 5.0, 2))
+    assert event["CfnkitContinuation"] == {"state": {"a": [1]}, "started_at": 5.0, "hop": 2}
+    assert Continuation.from_event(event) == Continuation({"a": [1]}, 5.0, 2)
+    assert Continuation.from_event(EVENT) is None
+
+
+def test_responder_hand_off_and_respond_exclude_each_other() -> None:
+    sender = RecordingSender()
+    responder = _Responder("http://127.0.0.1:9/r", sender, deadline=0.0)
+    ran: list[str] = []
+    assert responder.hand_off(lambda: ran.append("invoke"))
+    response = Response(Status.FAILED, "id", "stack", "req", "Res", reason="late")
+    assert not responder.respond(response, by="watchdog")
+    assert sender.sent == []
+    other = _Responder("http://127.0.0.1:9/r", sender, deadline=0.0)
+    assert other.respond(response, by="watchdog")
+    assert not other.hand_off(lambda: ran.append("too late"))
+    assert ran == ["invoke"]
+    assert len(sender.sent) == 1
+
+
+# -- LambdaInvoker ------------------------------------------------------------------------
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_lambda_invoker_invokes_asynchronously_with_the_event() -> None:
+    client = boto3.client("lambda")
+    event = {"RequestType": "Create", "CfnkitContinuation": {"hop": 1}}
+    payload = json.dumps(event, separators=(",", ":")).encode()
+    with Stubber(client) as stub:
+        stub.add_response("invoke", {"StatusCode": 202},
+                          {"FunctionName": ARN, "InvocationType": "Event", "Payload": payload})
+        LambdaInvoker(client).invoke_async(ARN, event)
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_lambda_invoker_creates_its_client_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = boto3.client("lambda")
+    monkeypatch.setattr(boto3, "client", lambda service: client)
+    with Stubber(client) as stub:
+        stub.add_response("invoke", {"StatusCode": 202})
+        LambdaInvoker().invoke_async(ARN, {})
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_lambda_invoker_rejects_a_status_other_than_202() -> None:
+    client = boto3.client("lambda")
+    with Stubber(client) as stub:
+        stub.add_response("invoke", {"StatusCode": 200})
+        with pytest.raises(ContinuationFailed) as caught:
+            LambdaInvoker(client).invoke_async(ARN, {})
+    assert caught.value.reason() == "Lambda Invoke answered status 200, expected 202"
+
+
+def test_lambda_invoker_refuses_payloads_over_the_async_limit() -> None:
+    with pytest.raises(ContinuationFailed) as caught:
+        LambdaInvoker(client=object()).invoke_async(ARN, {"blob": "x" * MAX_ASYNC_PAYLOAD_BYTES})
+    assert caught.value.reason() == (
+        f"continuation payload is {MAX_ASYNC_PAYLOAD_BYTES + 11} bytes; Lambda's limit is {MAX_ASYNC_PAYLOAD_BYTES}")
