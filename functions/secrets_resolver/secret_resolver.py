@@ -1,0 +1,443 @@
+"""Custom::SecretsResolver: a Secrets Manager secret's values as NoEcho attributes.
+
+    Secrets:
+      Type: Custom::SecretsResolver
+      Properties:
+        ServiceToken: !ImportValue cfnkit-SecretsResolver
+        SecretId: todobackend/credentials
+        Keys: [MYSQL_PASSWORD]
+    ...
+    MasterUserPassword: !GetAtt Secrets.MYSQL_PASSWORD
+
+Contracts:
+- A JSON-object secret gives one attribute per top-level key (non-string values
+  JSON-encoded); any other string gives `SecretString`; a binary secret gives
+  `SecretBinary` (base64). Every response is NoEcho.
+- Every value is registered with the log redactor the moment it is fetched, before
+  any other code sees it; no message built here contains a value.
+- The PhysicalResourceId depends on the stack, the logical id and SecretId only, so
+  a new value or version never replaces the resource; a new SecretId does.
+- Create may be answered from a short cache (see SecretCache); Update always reads
+  Secrets Manager again; Delete touches nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cfnkit import (
+    Field,
+    List,
+    Problem,
+    Provider,
+    ProviderError,
+    Request,
+    Result,
+    Schema,
+    String,
+    get_logger,
+    not_both,
+    redactor,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
+
+log = get_logger("secrets")
+
+#: Attribute names a template can address with Fn::GetAtt and ${Resource.Name} in Fn::Sub:
+#: letters, digits, "_" and "-", in segments joined by single dots (short forms split
+#: `!GetAtt Secrets.db.host` at the first dot only, so the attribute is `db.host`).
+ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+#: How long Create may reuse a read of the same secret version in a warm function.
+DEFAULT_MAX_AGE_S = 5.0
+#: Values that are not secret and would mask ordinary log text if registered.
+_NOT_SECRET = frozenset({"true", "false", "null"})
+
+
+def _one_version(properties: Mapping[str, Any]) -> Iterable[Problem]:
+    """not_both(VersionId, VersionStage), with the secret and the fix in the message."""
+    secret_id = properties.get("SecretId")
+    named = f", for secret {secret_id}" if isinstance(secret_id, str) and secret_id else ""
+    for problem in not_both("VersionId", "VersionStage")(properties):
+        yield Problem(
+            problem.path,
+            f"{problem.message}{named}: VersionId pins one version, VersionStage follows a label "
+            "such as AWSCURRENT; remove one of them",
+        )
+
+
+SCHEMA = Schema(
+    checks=(_one_version,),
+    SecretId=Field(String(min_length=1, max_length=2048), required=True,
+                   description="The secret's name or ARN."),
+    VersionId=Field(String(min_length=1, max_length=64), description="Read this version (not with VersionStage)."),
+    VersionStage=Field(String(min_length=1, max_length=256),
+                       description="Read the version with this label, e.g. AWSPREVIOUS (default AWSCURRENT)."),
+    Keys=Field(List(String(min_length=1), min_items=1),
+               description="Return only these top-level keys of a JSON-object secret."),
+)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One GetSecretValue answer: where it came from and its value (string or bytes)."""
+
+    arn: str
+    version_id: str
+    string: str | None
+    binary: bytes | None
+
+
+CacheKey = tuple[str, str | None, str | None]
+
+
+class SecretCache:
+    """Successful reads keyed by (SecretId, VersionId, VersionStage), for max_age seconds.
+
+    The version pin is part of the key, so a read pinned to one version is never
+    answered with another version's value. Failures are not cached. Thread-safe.
+    """
+
+    def __init__(self, max_age: float = DEFAULT_MAX_AGE_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_age = max_age
+        self._clock = clock
+        self._entries: dict[CacheKey, tuple[float, Fetched]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: CacheKey) -> Fetched | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            expires, fetched = entry
+            if self._clock() >= expires:
+                del self._entries[key]
+                return None
+            return fetched
+
+    def put(self, key: CacheKey, fetched: Fetched) -> None:
+        if self.max_age <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (self._clock() + self.max_age, fetched)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _register(value: Any) -> None:
+    """Hand a fetched value to the redactor (strings, numbers, nested)."""
+    if isinstance(value, str):
+        if value not in _NOT_SECRET:
+            redactor.add(value)
+    else:
+        redactor.add_value(value)
+
+
+def _attribute_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _quoted(keys: Iterable[str]) -> str:
+    return ", ".join(json.dumps(key, ensure_ascii=False) for key in keys)
+
+
+class SecretsResolver(Provider):
+    """Reads SecretId (optionally VersionId or VersionStage) and answers its values as NoEcho Data.
+
+    client: a boto3 Secrets Manager client (created on first use when None).
+    cache: shared across invocations of a warm function (app.py keeps one).
+    """
+
+    schema = SCHEMA
+
+    def __init__(
+        self,
+        client: SecretsManagerClient | None = None,
+        *,
+        cache: SecretCache | None = None,
+        client_factory: Callable[[], SecretsManagerClient] | None = None,
+    ) -> None:
+        self._client = client
+        self._client_factory = client_factory
+        self.cache = cache if cache is not None else SecretCache()
+
+    @property
+    def client(self) -> SecretsManagerClient:
+        if self._client is None:
+            if self._client_factory is not None:
+                self._client = self._client_factory()
+            else:
+                import boto3
+
+                self._client = boto3.client("secretsmanager")
+        return self._client
+
+    # -- the provider contract ------------------------------------------------------
+
+    def create(self, request: Request) -> Result:
+        return self._resolve(request, fresh=False)
+
+    def update(self, request: Request) -> Result:
+        # An Update exists to refresh: never answer it from the cache.
+        return self._resolve(request, fresh=True)
+
+    def delete(self, request: Request) -> Result:
+        # Nothing was created, so nothing is deleted, and Secrets Manager is not called.
+        return Result()
+
+    def physical_id(self, request: Request) -> str:
+        """Stable for this stack, logical id and SecretId; never the value or the version."""
+        secret_id = str(request.properties["SecretId"])
+        material = f"{request.stack_id}\x1f{request.logical_id}\x1f{secret_id}"
+        digest = hashlib.sha256(material.encode()).hexdigest()[:12]
+        return f"{request.stack_name}-{request.logical_id}-{digest}"[-200:]
+
+    # -- reading --------------------------------------------------------------------
+
+    def _resolve(self, request: Request, *, fresh: bool) -> Result:
+        props = request.properties
+        secret_id: str = props["SecretId"]
+        fetched = self.fetch(request, secret_id, props.get("VersionId"), props.get("VersionStage"), fresh=fresh)
+        keys: Sequence[str] | None = props.get("Keys")
+        data, hint = self._attributes(secret_id, fetched, keys)
+        log.info(
+            "secret resolved",
+            extra={"fields": {"secret_id": secret_id, "version_id": fetched.version_id, "attributes": sorted(data)}},
+        )
+        return Result(physical_id=self.physical_id(request), data=data, no_echo=True, oversize_hint=hint)
+
+    def fetch(
+        self,
+        request: Request,
+        secret_id: str,
+        version_id: str | None,
+        version_stage: str | None,
+        *,
+        fresh: bool = False,
+    ) -> Fetched:
+        """GetSecretValue through the cache; values are registered as secret before anything else."""
+        key: CacheKey = (secret_id, version_id, version_stage)
+        cached = None if fresh else self.cache.get(key)
+        if cached is not None:
+            self._register_fetched(cached)
+            log.info("secret read from cache", extra={"fields": {"secret_id": secret_id}})
+            return cached
+        params: dict[str, str] = {"SecretId": secret_id}
+        if version_id is not None:
+            params["VersionId"] = version_id
+        if version_stage is not None:
+            params["VersionStage"] = version_stage
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self.client.get_secret_value(**params)
+        except ClientError as exc:
+            raise ProviderError(self._explain(request, secret_id, version_id, version_stage, exc)) from None
+        except BotoCoreError as exc:
+            raise ProviderError(
+                f"Could not read secret {secret_id}: {type(exc).__name__}: {exc}"
+            ) from None
+        string = answer.get("SecretString")
+        binary = answer.get("SecretBinary")
+        fetched = Fetched(
+            arn=answer.get("ARN", ""),
+            version_id=answer.get("VersionId", ""),
+            string=string,
+            binary=bytes(binary) if binary is not None else None,
+        )
+        self._register_fetched(fetched)
+        self.cache.put(key, fetched)
+        return fetched
+
+    @staticmethod
+    def _register_fetched(fetched: Fetched) -> None:
+        if fetched.string is not None:
+            _register(fetched.string)
+            try:
+                parsed = json.loads(fetched.string)
+            except ValueError:
+                return
+            if isinstance(parsed, dict):
+                for value in parsed.values():
+                    _register(value)
+                    if not isinstance(value, str):
+                        _register(_attribute_value(value))
+        if fetched.binary is not None:
+            _register(base64.b64encode(fetched.binary).decode("ascii"))
+
+    # -- attributes -----------------------------------------------------------------
+
+    def _attributes(
+        self, secret_id: str, fetched: Fetched, keys: Sequence[str] | None
+    ) -> tuple[dict[str, str], str]:
+        if fetched.string is None:
+            if fetched.binary is None:
+                raise ProviderError(f"Secret {secret_id} has neither SecretString nor SecretBinary; "
+                                    "put a value into the secret")
+            self._no_keys_for(secret_id, keys, "binary")
+            return (
+                {"SecretBinary": base64.b64encode(fetched.binary).decode("ascii")},
+                f"Secret {secret_id} is binary; the base64 of a secret this large cannot pass through a "
+                "custom resource response: store a smaller value.",
+            )
+        try:
+            parsed = json.loads(fetched.string)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            self._no_keys_for(secret_id, keys, "a plain string, not a JSON object")
+            return (
+                {"SecretString": fetched.string},
+                f"Secret {secret_id} is a plain string; a string this large cannot pass through a custom "
+                "resource response: store a smaller value.",
+            )
+        if keys is not None:
+            wanted = list(dict.fromkeys(keys))
+            missing = [key for key in wanted if key not in parsed]
+            if missing:
+                noun = "key" if len(missing) == 1 else "keys"
+                raise ProviderError(
+                    f"Secret {secret_id} has no {noun} {_quoted(missing)} that Keys asks for; its keys are: "
+                    f"{_quoted(parsed) or 'none'}. Fix Keys or add the {noun} to the secret."
+                )
+            parsed = {key: parsed[key] for key in wanted}
+        unaddressable = [key for key in parsed if not ATTRIBUTE_NAME.fullmatch(key)]
+        if unaddressable:
+            fix = (
+                "rename them in the secret"
+                if keys is not None
+                else "list the keys this stack needs in Keys, or rename them in the secret"
+            )
+            raise ProviderError(
+                f"Secret {secret_id} has keys that Fn::GetAtt cannot address: {_quoted(unaddressable)}. "
+                "Attribute names may hold letters, digits, '_', '-' and single inner dots; " + fix + "."
+            )
+        data = {key: _attribute_value(value) for key, value in parsed.items()}
+        hint = (
+            f"Secret {secret_id} gives {len(data)} keys; list only the keys this stack needs in the Keys property."
+            if keys is None
+            else f"Keys selects {len(data)} keys of secret {secret_id}; select fewer."
+        )
+        return data, hint
+
+    @staticmethod
+    def _no_keys_for(secret_id: str, keys: Sequence[str] | None, kind: str) -> None:
+        if keys is not None:
+            attribute = "SecretBinary" if kind == "binary" else "SecretString"
+            raise ProviderError(
+                f"Secret {secret_id} is {kind}, so it has no keys to select; remove Keys and use the "
+                f"{attribute} attribute."
+            )
+
+    # -- errors ---------------------------------------------------------------------
+
+    def _explain(
+        self,
+        request: Request,
+        secret_id: str,
+        version_id: str | None,
+        version_stage: str | None,
+        exc: Any,
+    ) -> str:
+        """The Reason for a failed GetSecretValue: what happened to which secret, and the fix."""
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", ""))
+        said = f" (AWS said: {code}: {message})" if message else f" ({code})"
+        region = self.client.meta.region_name
+        if code == "ResourceNotFoundException":
+            if version_id is not None or version_stage is not None:
+                described = self._describe(secret_id)
+                if described is not None:
+                    return self._unknown_version(secret_id, version_id, version_stage, described)
+            return (
+                f"Secret {secret_id} was not found in {region}{said}. Check SecretId: give the name or ARN of "
+                "an existing secret in this stack's account and region."
+            )
+        if code == "AccessDeniedException" and "kms" in message.lower():
+            return self._kms(secret_id, said)
+        if code == "AccessDeniedException":
+            arn = self._arn(request, secret_id)
+            return (
+                f"Access denied reading secret {secret_id}{said}. The function's role needs "
+                f"secretsmanager:GetSecretValue on {arn} (and the secret's resource policy must not deny it)."
+            )
+        if code == "DecryptionFailure":
+            return self._kms(secret_id, said)
+        if code == "InvalidRequestException" and "delet" in message.lower():
+            described = self._describe(secret_id)
+            when = ""
+            if isinstance(described, dict) and described.get("DeletedDate") is not None:
+                when = f" (DeletedDate {_iso(described['DeletedDate'])})"
+            return (
+                f"Secret {secret_id} is scheduled for deletion{when}{said}. Restore it "
+                f"(aws secretsmanager restore-secret --secret-id {secret_id}) or point SecretId at another secret."
+            )
+        return f"Could not read secret {secret_id}{said}."
+
+    def _kms(self, secret_id: str, said: str) -> str:
+        described = self._describe(secret_id)
+        key = "the secret's KMS key"
+        if isinstance(described, dict):
+            kms_key = described.get("KmsKeyId")
+            key = f"KMS key {kms_key}" if kms_key else "the secret's KMS key (the AWS managed key aws/secretsmanager)"
+        return (
+            f"Secrets Manager could not decrypt secret {secret_id}{said}. The function's role needs kms:Decrypt "
+            f"on {key}, the key's policy must allow the role, and the key must be enabled."
+        )
+
+    def _unknown_version(
+        self, secret_id: str, version_id: str | None, version_stage: str | None, described: Mapping[str, Any]
+    ) -> str:
+        versions: Mapping[str, Sequence[str]] = described.get("VersionIdsToStages") or {}
+        if version_id is not None:
+            known = "; ".join(
+                f"{vid} ({', '.join(stages)})" if stages else vid for vid, stages in list(versions.items())[:10]
+            )
+            return (
+                f"Secret {secret_id} has no version with VersionId {version_id}; its versions are: "
+                f"{known or 'none'}. Use one of them, or VersionStage to follow a label."
+            )
+        labels = sorted({stage for stages in versions.values() for stage in stages})
+        return (
+            f"Secret {secret_id} has no version labelled {version_stage} (VersionStage); its labels are: "
+            f"{', '.join(labels) or 'none'}. Use one of them, or VersionId to pin a version."
+        )
+
+    def _describe(self, secret_id: str) -> dict[str, Any] | None:
+        """DescribeSecret for a better message; None when it fails too (it holds no values)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return dict(self.client.describe_secret(SecretId=secret_id))
+        except (ClientError, BotoCoreError):
+            return None
+
+    def _arn(self, request: Request, secret_id: str) -> str:
+        """The secret's ARN, or the pattern IAM policies use for a name (its 6-character suffix unknown)."""
+        if secret_id.startswith("arn:"):
+            return secret_id
+        described = self._describe(secret_id)
+        if isinstance(described, dict) and isinstance(described.get("ARN"), str):
+            return str(described["ARN"])
+        parts = request.stack_id.split(":")
+        partition = parts[1] if len(parts) > 4 and parts[1] else "aws"
+        account = parts[4] if len(parts) > 4 and parts[4] else "<account>"
+        region = self.client.meta.region_name or (parts[3] if len(parts) > 3 else "<region>")
+        return f"arn:{partition}:secretsmanager:{region}:{account}:secret:{secret_id}-??????"
+
+
+def _iso(value: Any) -> str:
+    isoformat = getattr(value, "isoformat", None)
+    return str(isoformat(timespec="seconds")) if callable(isoformat) else str(value)
