@@ -10,6 +10,9 @@ No EventBridge rules, no Step Functions, no extra resources.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,6 +25,10 @@ from .provider import MAX_STATE_BYTES, State
 MAX_ASYNC_PAYLOAD_BYTES = 256 * 1024
 #: A runaway guard: 3600 s of waiting needs at most a handful of 15-minute hops.
 MAX_HOPS = 200
+#: Local emulation (`cfnkit invoke`, `cfnkit demo`): when this names a directory,
+#: LambdaInvoker writes the continued event there as a JSON file instead of calling
+#: Lambda, and the emulator starts the next invocation from it.
+LOCAL_CONTINUATION_ENV = "CFNKIT_LOCAL_CONTINUATION_DIR"
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,11 @@ class Invoker(Protocol):
 
 
 class LambdaInvoker:
-    """Lambda Invoke with InvocationType Event (boto3 is imported only when used)."""
+    """Lambda Invoke with InvocationType Event (boto3 is imported only when used).
+
+    Without a client, and with CFNKIT_LOCAL_CONTINUATION_DIR set, the event is written
+    to that directory (`<ns>-<pid>.json`, atomically) instead: the local emulator's seam.
+    """
 
     def __init__(self, client: Any = None) -> None:
         self._client = client
@@ -95,6 +106,10 @@ class LambdaInvoker:
             raise ContinuationFailed(
                 f"continuation payload is {len(payload)} bytes; Lambda's limit is {MAX_ASYNC_PAYLOAD_BYTES}"
             )
+        local_dir = os.environ.get(LOCAL_CONTINUATION_ENV)
+        if self._client is None and local_dir:
+            _write_local(local_dir, payload)
+            return
         if self._client is None:
             import boto3
 
@@ -103,3 +118,13 @@ class LambdaInvoker:
         status = reply.get("StatusCode")
         if status != 202:
             raise ContinuationFailed(f"Lambda Invoke answered status {status}, expected 202")
+
+
+def _write_local(directory: str, payload: bytes) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".continuation-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.replace(tmp, os.path.join(directory, f"{time.time_ns()}-{os.getpid()}.json"))
+    except OSError as exc:
+        raise ContinuationFailed(f"could not write the continuation to {LOCAL_CONTINUATION_ENV}: {exc}") from exc
