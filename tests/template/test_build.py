@@ -1,0 +1,157 @@
+"""`sam build` of template.yaml: the artifacts hold what they should and nothing else.
+
+Needs the SAM CLI of the dev extras and a python3.13 (the functions' runtime): CI has
+both; python3.13 is found through `pyenv root` when it is not on PATH. Sizes are
+printed (run with -s) and attached to the test report as properties.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FUNCTIONS = {"EcsTaskRunnerFunction": "functions/ecs_task_runner",
+             "SecretsResolverFunction": "functions/secrets_resolver"}
+#: Lambda's limit for a function and its layers, unzipped.
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+
+
+def python313_bin() -> Path:
+    """The bin directory of a working python3.13 (PATH first, then pyenv's versions)."""
+    candidates: list[Path] = []
+    on_path = shutil.which("python3.13")
+    if on_path:
+        candidates.append(Path(on_path).parent)
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        pyenv_root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=True).stdout.strip()
+        candidates += sorted(Path(pyenv_root).glob("versions/3.13*/bin"), reverse=True)
+    for directory in candidates:
+        interpreter = directory / "python3.13"
+        probe = subprocess.run([str(interpreter), "-c", "import sys; print(sys.version_info[:2])"],
+                               capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and probe.stdout.strip() == "(3, 13)":
+            return directory
+    pytest.fail("sam build needs python3.13 on PATH or under `pyenv root`/versions/3.13*")
+
+
+def source_files(directory: Path) -> set[str]:
+    return {
+        str(p.relative_to(directory)) for p in directory.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
+
+
+def built_files(directory: Path) -> set[str]:
+    return {str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file()}
+
+
+def installed_files(directory: Path) -> set[str]:
+    """Files pip installed from requirements.txt, per the RECORD of each *.dist-info."""
+    recorded: set[str] = set()
+    for record in directory.glob("*.dist-info/RECORD"):
+        for line in record.read_text().splitlines():
+            if line:
+                recorded.add(os.path.normpath(line.split(",")[0]))
+    return recorded
+
+
+def sizes(directory: Path) -> dict[str, int]:
+    """Unzipped bytes and the bytes of the deflated zip sam package would upload."""
+    buffer = io.BytesIO()
+    unzipped = 0
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            unzipped += path.stat().st_size
+            archive.write(path, path.relative_to(directory))
+    return {"files": len(built_files(directory)), "unzipped": unzipped, "zipped": len(buffer.getvalue())}
+
+
+@pytest.fixture(scope="module")
+def build(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    build_dir = tmp_path_factory.mktemp("sam") / "build"
+    sam = Path(sys.executable).parent / "sam"
+    env = dict(os.environ, SAM_CLI_TELEMETRY="0", PATH=f"{python313_bin()}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(
+        [str(sam), "build", "--template-file", str(root / "template.yaml"), "--build-dir", str(build_dir)],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield build_dir
+
+
+def test_built_template_points_at_one_artifact_per_resource(build: Path) -> None:
+    from cfnlint.decode import cfn_yaml
+
+    built: dict[str, Any] = json.loads(json.dumps(cfn_yaml.load(str(build / "template.yaml"))))
+    resources = built["Resources"]
+    assert resources["CoreLayer"]["Properties"]["ContentUri"] == "CoreLayer"
+    for name in FUNCTIONS:
+        assert resources[name]["Properties"]["CodeUri"] == name
+
+
+def test_layer_holds_only_the_core_under_python(build: Path, root: Path) -> None:
+    layer = build / "CoreLayer"
+    expected = {f"python/cfnkit/{f}" for f in source_files(root / "layers/core/cfnkit")}
+    assert built_files(layer) == expected | {"python/requirements.txt"}
+
+
+def test_layer_imports_as_cfnkit_with_only_the_stdlib(build: Path) -> None:
+    """Every core module imports in a bare python3.13 (no boto3), from the layer's python/."""
+    python_dir = build / "CoreLayer" / "python"
+    script = (
+        "import importlib, pkgutil, sys\n"
+        f"sys.path.insert(0, {str(python_dir)!r})\n"
+        "import cfnkit\n"
+        "names = [m.name for m in pkgutil.walk_packages(cfnkit.__path__, 'cfnkit.')]\n"
+        "for name in names: importlib.import_module(name)\n"
+        "print(cfnkit.__file__)\n"
+        "print(len(names))\n"
+    )
+    interpreter = python313_bin() / "python3.13"
+    result = subprocess.run([str(interpreter), "-I", "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    location, count = result.stdout.split()
+    assert Path(location) == python_dir / "cfnkit" / "__init__.py"
+    assert int(count) >= 5
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_artifact_holds_only_its_code_and_requirements(build: Path, root: Path, name: str) -> None:
+    artifact = build / name
+    own = source_files(root / FUNCTIONS[name])
+    assert "app.py" in own
+    files = built_files(artifact)
+    assert own <= files
+    extra = files - own - installed_files(artifact)
+    assert extra == set()
+    assert not (artifact / "cfnkit").exists(), "the core belongs in the layer only"
+    other = next(f for n, f in FUNCTIONS.items() if n != name)
+    assert not (source_files(root / other) - {"app.py", "requirements.txt"}) & files
+
+
+def test_sizes_fit_lambda_and_are_reported(
+    build: Path, record_property: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    measured = {name: sizes(build / name) for name in ["CoreLayer", *sorted(FUNCTIONS)]}
+    for name, numbers in measured.items():
+        record_property(f"{name}_zipped_bytes", numbers["zipped"])
+        record_property(f"{name}_unzipped_bytes", numbers["unzipped"])
+    with capsys.disabled():
+        print("\nsam build artifact sizes (bytes):")
+        for name, numbers in measured.items():
+            print(f"  {name:26} files={numbers['files']:4}  unzipped={numbers['unzipped']:9}  "
+                  f"zipped={numbers['zipped']:9}")
+    layer = measured["CoreLayer"]["unzipped"]
+    for name in FUNCTIONS:
+        assert measured[name]["unzipped"] + layer < LAMBDA_UNZIPPED_LIMIT

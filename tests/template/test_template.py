@@ -1,0 +1,131 @@
+"""template.yaml: the layer, the functions, their log groups and the exported ServiceTokens."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EXPECTED_FUNCTIONS = {
+    "EcsTaskRunnerFunction": ("functions/ecs_task_runner", "EcsTaskRunner"),
+    "SecretsResolverFunction": ("functions/secrets_resolver", "SecretsResolver"),
+}
+
+
+def test_template_is_sam_with_exactly_the_two_functions(template: dict[str, Any], functions: dict[str, Any]) -> None:
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert set(functions) == set(EXPECTED_FUNCTIONS)
+
+
+def test_core_layer_is_built_as_python_package_for_python313_arm64(template: dict[str, Any]) -> None:
+    layer = template["Resources"]["CoreLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    props = layer["Properties"]
+    assert props["ContentUri"] == "layers/core"
+    assert props["CompatibleRuntimes"] == ["python3.13"]
+    assert props["CompatibleArchitectures"] == ["arm64"]
+    # BuildMethod python3.13 copies layers/core into python/, so the layer imports as `cfnkit`.
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+
+
+def test_core_layer_requirements_install_nothing(root: Path) -> None:
+    lines = (root / "layers/core/requirements.txt").read_text().splitlines()
+    assert [line for line in lines if line.strip() and not line.strip().startswith("#")] == []
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FUNCTIONS))
+def test_function_uses_layer_runtime_arch_and_own_folder(functions: dict[str, Any], name: str) -> None:
+    props = functions[name]["Properties"]
+    folder, _ = EXPECTED_FUNCTIONS[name]
+    assert props["CodeUri"].rstrip("/") == folder
+    assert props["Layers"] == [{"Ref": "CoreLayer"}]
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "app.handler"
+
+
+def test_runner_timeout_is_lambdas_maximum_and_resolver_short(functions: dict[str, Any]) -> None:
+    assert functions["EcsTaskRunnerFunction"]["Properties"]["Timeout"] == 900
+    assert functions["SecretsResolverFunction"]["Properties"]["Timeout"] <= 120
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FUNCTIONS))
+def test_handler_resolves_to_a_callable_taking_event_and_context(
+    functions: dict[str, Any], root: Path, name: str
+) -> None:
+    props = functions[name]["Properties"]
+    module_name, _, attribute = props["Handler"].partition(".")
+    path = root / props["CodeUri"] / f"{module_name}.py"
+    assert path.is_file(), f"{path} is missing"
+    spec = importlib.util.spec_from_file_location(f"cfnkit_template_test_{name}_{module_name}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler = getattr(module, attribute)
+    assert callable(handler)
+    assert len(inspect.signature(handler).parameters) == 2
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FUNCTIONS))
+def test_function_has_fixed_name_and_own_log_group_with_retention(
+    template: dict[str, Any], functions: dict[str, Any], name: str
+) -> None:
+    _, suffix = EXPECTED_FUNCTIONS[name]
+    props = functions[name]["Properties"]
+    assert props["FunctionName"] == {"Fn::Sub": f"${{AWS::StackName}}-{suffix}"}
+    group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+    group = template["Resources"][group_id]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    # Lambda's own convention, named without referring to the function (no dependency cycle).
+    assert group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{suffix}"}
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_log_retention_parameter_offers_only_cloudwatch_values(template: dict[str, Any]) -> None:
+    param = template["Parameters"]["LogRetentionDays"]
+    assert param["Type"] == "Number"
+    assert param["Default"] in param["AllowedValues"]
+    assert set(param["AllowedValues"]) <= {
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    }
+
+
+@pytest.mark.parametrize(
+    ("output", "function", "export"),
+    [
+        ("EcsTaskRunnerServiceToken", "EcsTaskRunnerFunction", "${AWS::StackName}-EcsTaskRunner"),
+        ("SecretsResolverServiceToken", "SecretsResolverFunction", "${AWS::StackName}-SecretsResolver"),
+    ],
+)
+def test_service_tokens_are_exported_under_stack_name(
+    template: dict[str, Any], output: str, function: str, export: str
+) -> None:
+    out = template["Outputs"][output]
+    assert out["Value"] == {"Fn::GetAtt": [function, "Arn"]}
+    assert out["Export"]["Name"] == {"Fn::Sub": export}
+
+
+def test_layer_arn_is_exported(template: dict[str, Any]) -> None:
+    out = template["Outputs"]["CoreLayerArn"]
+    assert out["Value"] == {"Ref": "CoreLayer"}
+    assert out["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-CoreLayer"}
+
+
+def test_example_imports_exactly_the_exported_names(template: dict[str, Any], example: dict[str, Any]) -> None:
+    exported = {out["Export"]["Name"]["Fn::Sub"].replace("${AWS::StackName}", "${CfnkitStackName}")
+                for out in template["Outputs"].values() if "Export" in out}
+    tokens = {
+        name: resource["Properties"]["ServiceToken"]
+        for name, resource in example["Resources"].items()
+        if resource["Type"].startswith("Custom::")
+    }
+    assert tokens == {
+        "MigrateTask": {"Fn::ImportValue": {"Fn::Sub": "${CfnkitStackName}-EcsTaskRunner"}},
+        "Secrets": {"Fn::ImportValue": {"Fn::Sub": "${CfnkitStackName}-SecretsResolver"}},
+    }
+    assert {token["Fn::ImportValue"]["Fn::Sub"] for token in tokens.values()} <= exported
