@@ -57,8 +57,15 @@ class Redactor:
     def add(self, secret: str) -> None:
         if len(secret) < MIN_SECRET_LENGTH:
             return
-        # A value also appears JSON-escaped (in bodies and our own JSON lines).
-        forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+        # A value also appears JSON-escaped (in bodies and our own JSON lines) and as
+        # Python shows it inside a container or bytes (`%r` of a dict, a raw body).
+        forms = {
+            secret,
+            json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+            repr(secret)[1:-1],
+            repr(secret.encode())[2:-1],
+        }
         with self._lock:
             if forms <= self._secrets:
                 return

@@ -11,7 +11,7 @@ from cfnkit.logs import BODY_LOGGERS, LOGGER_NAME, redactor
 
 @pytest.fixture(autouse=True)
 def _isolated_logging() -> Iterator[None]:
-    names = [LOGGER_NAME, "", "botocore", "boto3", *BODY_LOGGERS]
+    names = {LOGGER_NAME, "", "botocore", "boto3", *BODY_LOGGERS, *logging.root.manager.loggerDict}
     levels = {name: logging.getLogger(name).level for name in names}
     yield
     redactor.clear()

@@ -1,0 +1,219 @@
+"""cfnkit.logs: JSON lines with request ids, and redaction everywhere (issue 2 #10)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cfnkit import CustomResource, Provider, ProviderError, Request, Result, get_logger, logs
+from cfnkit.handler import _Watchdog
+from cfnkit.logs import MASK, SUPPRESSED, hide_query, redactor, request_scope, strip_query
+from cfnkit.testing import FakeClock, FakeContext, RecordingSender, create_event
+
+CANARY = 'Zq9"cañary\\7731'
+URL = "https://bucket.s3.amazonaws.com/stack/req?X-Amz-Signature=deadbeefcafe&X-Amz-Expires=7200"
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    """A plain (non-cfnkit) handler on the root logger, like the Lambda runtime's."""
+    logs.install()
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield buffer
+    root.removeHandler(handler)
+
+
+def lines(capfd: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    out, _ = capfd.readouterr()
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_handler_logs_json_lines_with_the_request_ids(capfd: pytest.CaptureFixture[str]) -> None:
+    class Ok(Provider):
+        def create(self, request: Request) -> Result:
+            get_logger("mine").info("working", extra={"fields": {"step": 1}})
+            return Result()
+
+    capfd.readouterr()
+    event = create_event({"A": "1"}, request_id="req-7")
+    CustomResource(Ok(), sender=RecordingSender(), clock=FakeClock())(event, FakeContext())
+    found = lines(capfd)
+    assert [(line["logger"], line["message"]) for line in found] == [
+        ("cfnkit.handler", "request received"), ("cfnkit.mine", "working"), ("cfnkit.handler", "sending response"),
+    ]
+    for line in found:
+        assert (line["cfn_request_id"], line["logical_id"], line["request_type"], line["hop"]) == (
+            "req-7", "Resource", "Create", 0)
+        assert line["stack_id"] == event["StackId"]
+        assert line["level"] == "INFO"
+        assert line["time"].endswith("+00:00")
+    assert found[0]["properties"] == ["A"]
+    assert found[1]["step"] == 1
+
+
+def test_watchdog_lines_carry_the_request_ids(capfd: pytest.CaptureFixture[str]) -> None:
+    logs.install()
+    capfd.readouterr()
+    with request_scope(cfn_request_id="req-w"):
+        watchdog = _Watchdog(0.0, lambda: get_logger("dog").warning("fired"))
+        watchdog._thread.join(5.0)
+    assert [(line["message"], line["cfn_request_id"]) for line in lines(capfd)] == [("fired", "req-w")]
+
+
+def test_a_cancelled_watchdog_does_not_fire() -> None:
+    fired: list[bool] = []
+    watchdog = _Watchdog(30.0, lambda: fired.append(True))
+    watchdog.cancel()
+    watchdog._thread.join(5.0)
+    assert fired == []
+
+
+def test_registered_secrets_are_masked_in_our_logger_also_json_escaped(capfd: pytest.CaptureFixture[str]) -> None:
+    logs.install()
+    redactor.add(CANARY)
+    capfd.readouterr()
+    get_logger("t").info("value %s", CANARY, extra={"fields": {"echo": CANARY}})
+    out, err = capfd.readouterr()
+    line = json.loads(out)
+    assert (line["message"], line["echo"]) == ("value ****", "****")
+    for form in (CANARY, json.dumps(CANARY)[1:-1], json.dumps(CANARY, ensure_ascii=False)[1:-1]):
+        assert form not in out + err
+
+
+def test_secrets_and_url_queries_are_masked_in_a_foreign_logger(stream: io.StringIO) -> None:
+    redactor.add(CANARY)
+    logging.getLogger("somebody.else").warning("put %s with %r", URL, {"password": CANARY})
+    text = stream.getvalue()
+    assert text == (
+        "somebody.else WARNING put https://bucket.s3.amazonaws.com/stack/req?**** with {'password': '****'}\n")
+
+
+def test_url_queries_are_masked_in_our_logger(capfd: pytest.CaptureFixture[str]) -> None:
+    logs.install()
+    capfd.readouterr()
+    get_logger("t").info("to %s", URL, extra={"fields": {"url": URL}})
+    out, _ = capfd.readouterr()
+    assert "deadbeefcafe" not in out
+    assert json.loads(out)["url"] == "https://bucket.s3.amazonaws.com/stack/req?****"
+
+
+def test_botocore_body_loggers_are_suppressed_at_debug_even_when_set_later(stream: io.StringIO) -> None:
+    for name in ("botocore.parsers", "botocore.endpoint", "urllib3.connectionpool"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+        logging.getLogger(name).debug("Response body: %s", b'{"SecretString":"unregistered-secret"}')
+    logging.getLogger("botocore.parsers").info("an info line passes")
+    logging.getLogger("botocore.credentials").setLevel(logging.DEBUG)
+    logging.getLogger("botocore.credentials").debug("not a body logger")
+    assert stream.getvalue().splitlines() == [
+        f"botocore.parsers DEBUG {SUPPRESSED}",
+        f"botocore.endpoint DEBUG {SUPPRESSED}",
+        f"urllib3.connectionpool DEBUG {SUPPRESSED}",
+        "botocore.parsers INFO an info line passes",
+        "botocore.credentials DEBUG not a body logger",
+    ]
+
+
+def test_install_pins_body_loggers_to_info() -> None:
+    logs._install_state["installed"] = False
+    cfnkit_logger = logging.getLogger("cfnkit")
+    handlers = list(cfnkit_logger.handlers)
+    try:
+        cfnkit_logger.handlers.clear()
+        logging.getLogger("botocore.parsers").setLevel(logging.DEBUG)
+        logs.install()
+        assert logging.getLogger("botocore.parsers").level == logging.INFO
+        assert len(cfnkit_logger.handlers) == 1
+        logs.install()
+        assert len(cfnkit_logger.handlers) == 1
+    finally:
+        cfnkit_logger.handlers[:] = handlers
+
+
+def test_exception_tracebacks_are_redacted_and_kept(capfd: pytest.CaptureFixture[str], stream: io.StringIO) -> None:
+    redactor.add(CANARY)
+    capfd.readouterr()
+    try:
+        raise ValueError(f"bad password {CANARY}")
+    except ValueError:
+        get_logger("t").exception("failed")
+        logging.getLogger("foreign").exception("failed too")
+    out, err = capfd.readouterr()
+    line = json.loads(out)
+    assert line["exception"].startswith("Traceback (most recent call last):")
+    assert line["exception"].endswith("ValueError: bad password ****")
+    assert stream.getvalue().rstrip().endswith("ValueError: bad password ****")
+    assert CANARY not in out + err + stream.getvalue()
+
+
+def test_an_unformattable_record_does_not_raise(stream: io.StringIO) -> None:
+    logging.getLogger("foreign").warning("%d items", "many")
+    assert stream.getvalue() == "foreign WARNING [cfnkit: unformattable log record]\n"
+
+
+def test_log_level_comes_from_the_argument_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert logs.install("debug").level == logging.DEBUG
+    assert logs.install(logging.WARNING).level == logging.WARNING
+    monkeypatch.setenv("CFNKIT_LOG_LEVEL", "error")
+    assert logs.install().level == logging.ERROR
+
+
+def test_redactor_registers_every_scalar_of_a_value() -> None:
+    redactor.add_value({"a": ["alpha-secret", {"b": 123456}], "c": ("gamma-secret",), "d": True, "e": None})
+    assert redactor.redact("alpha-secret 123456 gamma-secret True") == "**** **** **** True"
+
+
+def test_redactor_masks_the_repr_and_bytes_forms_of_a_secret() -> None:
+    redactor.add(CANARY)
+    text = f"{[CANARY]!r} {CANARY.encode()!r} {json.dumps(CANARY)}"
+    assert redactor.redact(text) == "['****'] b'****' \"****\""
+
+
+def test_redactor_ignores_values_too_short_to_mask() -> None:
+    redactor.add("ab")
+    redactor.add("ab")
+    assert redactor.redact("ab cab") == "ab cab"
+
+
+def test_redactor_prefers_the_longest_secret_and_clears() -> None:
+    redactor.add("secret")
+    redactor.add("secret-longer")
+    redactor.add("secret")
+    assert redactor.redact("secret-longer!") == f"{MASK}!"
+    redactor.clear()
+    assert redactor.redact("secret") == "secret"
+
+
+def test_strip_and_hide_query() -> None:
+    assert strip_query(URL) == "https://bucket.s3.amazonaws.com/stack/req"
+    assert hide_query("cannot PUT /stack/req?X-Amz-Signature=deadbeefcafe&X-Amz-Expires=7200", URL) == (
+        "cannot PUT /stack/req?****")
+    assert hide_query("no query here", "http://h/p") == "no query here"
+
+
+def test_get_logger_names() -> None:
+    assert get_logger().name == "cfnkit"
+    assert get_logger("ecs").name == "cfnkit.ecs"
+
+
+def test_provider_error_reason_with_a_registered_secret_is_masked_in_the_log(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    class Leaky(Provider):
+        def create(self, request: Request) -> Result:
+            redactor.add(CANARY)
+            raise ProviderError(f"cannot use {CANARY}")
+
+    capfd.readouterr()
+    sender = RecordingSender()
+    CustomResource(Leaky(), sender=sender, clock=FakeClock())(create_event({}), FakeContext())
+    out, err = capfd.readouterr()
+    assert sender.only["Reason"] == "cannot use ****"
+    assert CANARY not in out + err
