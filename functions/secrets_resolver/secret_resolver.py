@@ -353,7 +353,7 @@ class SecretsResolver(Provider):
         """The Reason for a failed GetSecretValue: what happened to which secret, and the fix."""
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
-        message = str(error.get("Message", ""))
+        message = " ".join(str(error.get("Message", "")).split())
         said = f" (AWS said: {code}: {message})" if message else f" ({code})"
         region = self.client.meta.region_name
         if code == "ResourceNotFoundException":
@@ -379,7 +379,7 @@ class SecretsResolver(Provider):
             described = self._describe(secret_id)
             when = ""
             if isinstance(described, dict) and described.get("DeletedDate") is not None:
-                when = f" (DeletedDate {_iso(described['DeletedDate'])})"
+                when = f" on {_iso(described['DeletedDate'])}"
             return (
                 f"Secret {secret_id} is scheduled for deletion{when}{said}. Restore it "
                 f"(aws secretsmanager restore-secret --secret-id {secret_id}) or point SecretId at another secret."

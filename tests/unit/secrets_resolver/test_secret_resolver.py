@@ -251,7 +251,7 @@ def test_scheduled_for_deletion_says_when_and_how_to_restore(client: Any, stub: 
     event = create(PROPS)
     assert outcome(run(SecretsResolver(client), event)) == failed_create(
         event,
-        "Secret todobackend/credentials is scheduled for deletion (DeletedDate 2026-11-20T09:30:00+00:00) "
+        "Secret todobackend/credentials is scheduled for deletion on 2026-11-20T09:30:00+00:00 "
         "(AWS said: InvalidRequestException: You can't perform this operation on the secret because it was "
         "marked for deletion.). Restore it (aws secretsmanager restore-secret --secret-id "
         "todobackend/credentials) or point SecretId at another secret.",
