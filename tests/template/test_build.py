@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +77,7 @@ def sizes(directory: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def build(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def build(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_dir = tmp_path_factory.mktemp("sam") / "build"
     sam = Path(sys.executable).parent / "sam"
     env = dict(os.environ, SAM_CLI_TELEMETRY="0", PATH=f"{python313_bin()}{os.pathsep}{os.environ['PATH']}")
@@ -87,7 +86,7 @@ def build(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
         cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    yield build_dir
+    return build_dir
 
 
 def test_built_template_points_at_one_artifact_per_resource(build: Path) -> None:
@@ -119,7 +118,7 @@ def test_layer_imports_as_cfnkit_with_only_the_stdlib(build: Path) -> None:
         "print(len(names))\n"
     )
     interpreter = python313_bin() / "python3.13"
-    result = subprocess.run([str(interpreter), "-I", "-c", script], capture_output=True, text=True, check=False)
+    result = subprocess.run([str(interpreter), "-I", "-B", "-c", script], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     location, count = result.stdout.split()
     assert Path(location) == python_dir / "cfnkit" / "__init__.py"
