@@ -197,8 +197,10 @@ class CustomResource:
                     "service_timeout": request.service_timeout,
                 }},
             )
-            responder = _Responder(request.response_url, self.sender, lambda_deadline - 0.2)
             margin = min(self.deadline_margin, remaining * 0.1)
+            # The watchdog answers `margin` before the Lambda deadline; its PUT must fit
+            # in what is left (a fixed 0.2 s reserve would leave nothing for short timeouts).
+            responder = _Responder(request.response_url, self.sender, lambda_deadline - min(0.2, margin / 4))
             watchdog = _Watchdog(
                 remaining - margin,
                 lambda: self._deadline_reached(request, responder, context, margin),

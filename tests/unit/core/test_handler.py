@@ -344,19 +344,6 @@ def test_an_undelivered_response_is_not_resent() -> None:
     assert len(sender.sent) == 1
 
 
-def test_the_sender_deadline_is_before_the_lambda_deadline() -> None:
-    clock = FakeClock()
-    deadlines: list[float | None] = []
-
-    class Spy(RecordingSender):
-        def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
-            deadlines.append(deadline)
-            return super().send(url, body, deadline=deadline)
-
-    CustomResource(Recorder(), sender=Spy(), clock=clock)(CREATE, FakeContext(60.0, clock=clock))
-    assert deadlines == [pytest.approx(clock.now() + 60.0 - 0.2)]
-
-
 # -- the watchdog ----------------------------------------------------------------------------
 
 class Blocking(Provider):
@@ -406,6 +393,24 @@ def test_the_watchdog_uses_the_configured_margin_when_time_allows() -> None:
     sender = SignallingSender()
     CustomResource(Blocking(sender.answered), sender=sender, deadline_margin=0.2)(CREATE, FakeContext(timeout=2.5))
     assert sender.only["Reason"].startswith("The function was still working 0.2 s before its Lambda timeout")
+
+
+@pytest.mark.parametrize(("timeout", "reserve"), [(60.0, 0.2), (3.0, 0.075), (1.0, 0.025)])
+def test_the_watchdog_answer_has_time_left_to_be_delivered(timeout: float, reserve: float) -> None:
+    clock = FakeClock()
+    deadlines: list[float | None] = []
+
+    class Spy(RecordingSender):
+        def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
+            deadlines.append(deadline)
+            return super().send(url, body, deadline=deadline)
+
+    CustomResource(Recorder(), sender=Spy(), clock=clock, deadline_margin=5.0)(CREATE, FakeContext(timeout,
+                                                                                                   clock=clock))
+    margin = min(5.0, timeout * 0.1)
+    assert deadlines == [pytest.approx(clock.now() + timeout - reserve)]
+    assert deadlines[0] is not None
+    assert deadlines[0] > clock.now() + timeout - margin  # the watchdog fires at timeout - margin
 
 
 def test_where_logs_are_without_a_log_group() -> None:

@@ -140,8 +140,11 @@ def test_install_pins_body_loggers_to_info() -> None:
 def test_exception_tracebacks_are_redacted_and_kept(capfd: pytest.CaptureFixture[str], stream: io.StringIO) -> None:
     redactor.add(CANARY)
     capfd.readouterr()
-    try:
+    def fail() -> None:
         raise ValueError(f"bad password {CANARY}")
+
+    try:
+        fail()
     except ValueError:
         get_logger("t").exception("failed")
         logging.getLogger("foreign").exception("failed too")
