@@ -1,0 +1,568 @@
+"""Custom::EcsTask: run a one-off ECS task during a deploy and report its true outcome.
+
+    MigrateTask:
+      Type: Custom::EcsTask
+      Properties:
+        ServiceToken: !ImportValue cfnkit-EcsTaskRunner
+        Cluster: !Ref Cluster
+        TaskDefinition: !Ref MigrateTaskDefinition
+        LaunchType: FARGATE
+        NetworkConfiguration:
+          AwsvpcConfiguration: {Subnets: [!Ref SubnetA], SecurityGroups: [!Ref TaskSG]}
+
+Contracts:
+- One request starts its tasks at most once: RunTask's startedBy and clientToken are
+  derived from the request, and a repeated delivery adopts the tasks it finds.
+- RunTask `failures` are never ignored: capacity failures are retried with backoff
+  until the deadline, any other failure is FAILED naming its reason and arn.
+- SUCCESS only when every task STOPPED and every essential container of every task
+  exited with a code in SuccessExitCodes. Non-essential containers are only logged.
+- A FAILED Reason names the task, the container, the exit code or stop reason and
+  the tail of that container's awslogs stream.
+- On the overall deadline the tasks are stopped (StopOnTimeout) with a reason that
+  names the stack and logical id.
+- The PhysicalResourceId never depends on a task: updates never replace the resource.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cfnkit import (
+    Boolean,
+    Field,
+    InProgress,
+    Integer,
+    Json,
+    List,
+    Outcome,
+    Provider,
+    ProviderError,
+    Request,
+    RequestType,
+    Result,
+    Schema,
+    State,
+    String,
+    api_params,
+    get_logger,
+)
+from cfnkit.sender import Clock
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecs.client import ECSClient
+    from mypy_boto3_logs.client import CloudWatchLogsClient
+
+log = get_logger("ecs")
+
+#: The RunTask parameters a template may pass through (CloudFormation spelling).
+RUN_TASK_PROPERTIES = (
+    "Cluster",
+    "TaskDefinition",
+    "Overrides",
+    "LaunchType",
+    "CapacityProviderStrategy",
+    "NetworkConfiguration",
+    "PlatformVersion",
+    "Count",
+    "Group",
+    "PlacementConstraints",
+    "PlacementStrategy",
+    "Tags",
+    "PropagateTags",
+    "EnableExecuteCommand",
+)
+REQUEST_TYPES = ("Create", "Update", "Delete")
+MAX_TIMEOUT_S = 3600
+#: ECS limits: startedBy up to 36 characters, clientToken up to 64.
+STARTED_BY_PREFIX = "cfnkit-"
+STARTED_BY_LENGTH = 36
+CLIENT_TOKEN_LENGTH = 64
+#: Capacity failures are retried after 1, 2, 4, ... seconds, at most this long apart.
+MAX_BACKOFF_S = 30.0
+POLL_INTERVAL_S = 1.0
+#: The part of the 4096-byte response a failure Reason may use (ids and keys need the rest).
+REASON_BUDGET_BYTES = 3300
+MAX_LOG_LINE_BYTES = 400
+STOP_REASON_MAX = 255
+EMPTY_ATTRIBUTES: Mapping[str, str] = {
+    "TaskArn": "",
+    "TaskArns": "",
+    "ExitCode": "",
+    "StoppedReason": "",
+    "LogStreamName": "",
+}
+
+SCHEMA = Schema(
+    Cluster=Field(Json(), required=True, description="ECS cluster name or ARN"),
+    TaskDefinition=Field(Json(), required=True, description="family, family:revision or ARN"),
+    Overrides=Field(Json()),
+    LaunchType=Field(Json()),
+    CapacityProviderStrategy=Field(Json()),
+    NetworkConfiguration=Field(Json()),
+    PlatformVersion=Field(Json()),
+    Count=Field(Integer(minimum=1, maximum=10), default=1),
+    Group=Field(Json()),
+    PlacementConstraints=Field(Json()),
+    PlacementStrategy=Field(Json()),
+    Tags=Field(Json()),
+    PropagateTags=Field(Json()),
+    EnableExecuteCommand=Field(Json()),
+    RunOn=Field(List(String(choices=REQUEST_TYPES), max_items=3), default=["Create", "Update"]),
+    Timeout=Field(Integer(minimum=1, maximum=MAX_TIMEOUT_S)),
+    SuccessExitCodes=Field(List(Integer(minimum=0, maximum=255), min_items=1), default=[0]),
+    LogTailLines=Field(Integer(minimum=0, maximum=200), default=20),
+    StopOnTimeout=Field(Boolean(), default=True),
+)
+
+
+def is_capacity_failure(reason: str) -> bool:
+    """Failures that more capacity later may cure (retried until the deadline)."""
+    return reason.startswith("RESOURCE:") or reason == "AGENT" or "capacity is unavailable" in reason.lower()
+
+
+def task_id(task_arn: str) -> str:
+    return task_arn.rsplit("/", 1)[-1]
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):
+        code = response.get("Error", {}).get("Code")
+        if isinstance(code, str):
+            return code
+    return type(exc).__name__
+
+
+def _error_message(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):
+        message = response.get("Error", {}).get("Message")
+        if isinstance(message, str) and message:
+            return message
+    return str(exc)
+
+
+def _is_client_error(exc: Exception) -> bool:
+    from botocore.exceptions import ClientError
+
+    return isinstance(exc, ClientError)
+
+
+def _cut(text: str, max_bytes: int) -> str:
+    encoded = text.encode()
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[: max(0, max_bytes - 3)].decode(errors="ignore") + "..."
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """Where a container's awslogs stream lives (stream `prefix/container/task-id`)."""
+
+    group: str
+    region: str
+    prefix: str
+
+    def stream(self, container: str, task_arn: str) -> str:
+        return f"{self.prefix}/{container}/{task_id(task_arn)}"
+
+
+def client_config() -> Any:
+    """botocore config of every client: standard retries (throttling is retried with backoff)."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
+
+
+class EcsTaskRunner(Provider):
+    """Custom::EcsTask. Clients are created on first use unless given (tests give stubbed or moto ones).
+
+    clock: wall time for capacity-retry backoff (the core sleeps between polls);
+    logs_client: used for log tails in its own region; other regions get their own client.
+    """
+
+    schema = SCHEMA
+
+    def __init__(
+        self,
+        ecs_client: ECSClient | None = None,
+        logs_client: CloudWatchLogsClient | None = None,
+        clock: Clock | None = None,
+        *,
+        region: str | None = None,
+        client_factory: Callable[[str, str | None], Any] | None = None,
+    ) -> None:
+        self._ecs = ecs_client
+        self._logs: dict[str, Any] = {}
+        self._default_logs = logs_client
+        self._clock = clock
+        self._region = region
+        self._client_factory = client_factory or self._boto3_client
+
+    # -- clients ------------------------------------------------------------------
+
+    @staticmethod
+    def _boto3_client(service: str, region: str | None) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=region, config=client_config())  # type: ignore[call-overload]
+
+    @property
+    def ecs(self) -> Any:
+        if self._ecs is None:
+            self._ecs = self._client_factory("ecs", self._region)
+        return self._ecs
+
+    def _now(self) -> float:
+        return float(self._clock.now()) if self._clock is not None else time.time()
+
+    def _region_name(self) -> str:
+        return str(self.ecs.meta.region_name)
+
+    def _logs_client(self, region: str) -> Any:
+        if region not in self._logs:
+            default = self._default_logs
+            if default is not None and default.meta.region_name == region:
+                self._logs[region] = default
+            else:
+                self._logs[region] = self._client_factory("logs", region)
+        return self._logs[region]
+
+    # -- the provider contract --------------------------------------------------------
+
+    def create(self, request: Request) -> Outcome:
+        return self._run(request)
+
+    def update(self, request: Request) -> Outcome:
+        return self._run(request)
+
+    def delete(self, request: Request) -> Outcome:
+        # Without Delete in RunOn no ECS call is made: the cluster may already be gone.
+        return self._run(request)
+
+    def timeout(self, request: Request) -> float | None:
+        value = request.properties.get("Timeout")
+        return float(value) if isinstance(value, int) else None
+
+    def poll(self, request: Request, state: State) -> Outcome:
+        phase = state.get("phase")
+        if phase == "starting":
+            retry_at = float(state.get("retry_at", 0.0))
+            wait = retry_at - self._now()
+            if wait > 0:  # a continued invocation polls at once; keep the backoff
+                return InProgress(dict(state), interval=min(wait, MAX_BACKOFF_S))
+            return self._start(request, state)
+        if phase == "running":
+            return self._check(request, state)
+        raise ProviderError(f"EcsTaskRunner cannot resume a wait in phase {phase!r}")
+
+    def on_timeout(self, request: Request, state: State) -> str:
+        tasks = [str(arn) for arn in state.get("tasks", [])]
+        if not tasks:
+            last = state.get("last_failure")
+            return "no task was started" + (f" (last RunTask failure: {last})" if last else "")
+        if not request.properties.get("StopOnTimeout", True):
+            return f"task left running (StopOnTimeout is false): {', '.join(tasks)}"
+        return self._stop_tasks(request, state, tasks)
+
+    # -- starting ------------------------------------------------------------------
+
+    def _run(self, request: Request) -> Outcome:
+        run_on = request.properties.get("RunOn") or ["Create", "Update"]
+        if request.request_type.value not in run_on:
+            log.info("request type not in RunOn: no task is run", extra={"fields": {"run_on": run_on}})
+            return Result(data=dict(EMPTY_ATTRIBUTES) if request.request_type is not RequestType.DELETE else {})
+        passthrough = {k: v for k, v in request.properties.items() if k in RUN_TASK_PROPERTIES and v is not None}
+        params = api_params("ecs", "RunTask", passthrough, allowed=RUN_TASK_PROPERTIES)
+        definition = self._describe_task_definition(str(params["taskDefinition"]))
+        self._check_network(params, definition)
+        containers = definition.get("containerDefinitions", [])
+        essential = [str(c["name"]) for c in containers if c.get("essential", True)]
+        logs = {}
+        for container in containers:
+            config = self._log_config(container)
+            if config is not None:
+                logs[str(container["name"])] = [config.group, config.region, config.prefix]
+        state: dict[str, Any] = {
+            "phase": "starting",
+            "cluster": params["cluster"],
+            "params": params,
+            "task_definition": definition.get("taskDefinitionArn", params["taskDefinition"]),
+            "essential": essential,
+            "logs": logs,
+            "tasks": [],
+            "attempt": 0,
+        }
+        found = self._find_started(request, state)
+        if found:
+            log.info("adopting tasks a previous delivery of this request started",
+                     extra={"fields": {"tasks": found}})
+            state["tasks"] = found[: int(params.get("count", 1))]
+        return self._start(request, state)
+
+    def _describe_task_definition(self, name: str) -> dict[str, Any]:
+        try:
+            reply = self.ecs.describe_task_definition(taskDefinition=name)
+        except Exception as exc:
+            if not _is_client_error(exc):
+                raise
+            code = _error_code(exc)
+            if code in ("ClientException", "TaskDefinitionNotFoundException", "InvalidParameterException"):
+                raise ProviderError(
+                    f"TaskDefinition {name} was not found in {self._region_name()} ({code}: {_error_message(exc)}); "
+                    "set TaskDefinition to an existing family, family:revision or task definition ARN"
+                ) from exc
+            raise
+        definition: dict[str, Any] = reply["taskDefinition"]
+        return definition
+
+    def _check_network(self, params: Mapping[str, Any], definition: Mapping[str, Any]) -> None:
+        if params.get("networkConfiguration", {}).get("awsvpcConfiguration"):
+            return
+        launch = params.get("launchType")
+        providers = [s.get("capacityProvider") for s in params.get("capacityProviderStrategy") or []]
+        compat = list(definition.get("requiresCompatibilities") or [])
+        fargate = (
+            launch == "FARGATE"
+            or any(p in ("FARGATE", "FARGATE_SPOT") for p in providers)
+            or (not launch and not providers and compat == ["FARGATE"])
+        )
+        awsvpc = definition.get("networkMode") == "awsvpc"
+        if fargate or awsvpc:
+            why = "runs on Fargate" if fargate else "uses networkMode awsvpc"
+            raise ProviderError(
+                f"NetworkConfiguration is required: task definition {definition.get('family', '?')} {why}. "
+                "Add NetworkConfiguration: {AwsvpcConfiguration: {Subnets: [...], SecurityGroups: [...]}}"
+            )
+
+    def _log_config(self, container: Mapping[str, Any]) -> LogConfig | None:
+        config = container.get("logConfiguration") or {}
+        if config.get("logDriver") != "awslogs":
+            return None
+        options = config.get("options") or {}
+        group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
+        if not group or not prefix:
+            return None
+        return LogConfig(str(group), str(options.get("awslogs-region") or self._region_name()), str(prefix))
+
+    def _started_by(self, request: Request) -> str:
+        return STARTED_BY_PREFIX + request.token("startedBy", length=STARTED_BY_LENGTH - len(STARTED_BY_PREFIX))
+
+    def _find_started(self, request: Request, state: Mapping[str, Any]) -> list[str]:
+        started_by = self._started_by(request)
+        found: list[str] = []
+        for status in ("RUNNING", "STOPPED"):
+            try:
+                pages = self.ecs.get_paginator("list_tasks").paginate(
+                    cluster=state["cluster"], startedBy=started_by, desiredStatus=status
+                )
+                for page in pages:
+                    found.extend(arn for arn in page.get("taskArns", []) if arn not in found)
+            except Exception as exc:
+                self._raise_cluster_problem(exc, state)
+                raise
+        return sorted(found)
+
+    def _raise_cluster_problem(self, exc: Exception, state: Mapping[str, Any]) -> None:
+        if _is_client_error(exc) and _error_code(exc) == "ClusterNotFoundException":
+            raise ProviderError(
+                f"Cluster {state['cluster']} was not found in {self._region_name()}; "
+                "set Cluster to the name or ARN of an existing ECS cluster"
+            ) from exc
+
+    def _start(self, request: Request, state: Mapping[str, Any]) -> Outcome:
+        params = dict(state["params"])
+        tasks = list(state.get("tasks", []))
+        missing = int(params.get("count", 1)) - len(tasks)
+        attempt = int(state.get("attempt", 0))
+        if missing > 0:
+            params["count"] = missing
+            params["startedBy"] = self._started_by(request)
+            params["clientToken"] = request.token("clientToken", str(attempt), length=CLIENT_TOKEN_LENGTH)
+            try:
+                reply = self.ecs.run_task(**params)
+            except Exception as exc:
+                self._raise_cluster_problem(exc, state)
+                if _is_client_error(exc) and _error_code(exc) in ("ClientException", "InvalidParameterException"):
+                    problem = f"{_error_code(exc)}: {_error_message(exc)}"
+                    raise ProviderError(f"RunTask rejected the task: {problem}") from exc
+                raise
+            started = [str(t["taskArn"]) for t in reply.get("tasks", [])]
+            tasks.extend(arn for arn in started if arn not in tasks)
+            log.info("RunTask answered", extra={"fields": {"started": started,
+                                                           "failures": reply.get("failures", [])}})
+            failures = list(reply.get("failures", []))
+            fatal = [f for f in failures if not is_capacity_failure(str(f.get("reason", "")))]
+            if fatal:
+                raise ProviderError(self._run_task_failed(request, state, fatal, tasks))
+            if failures or len(tasks) < int(state["params"].get("count", 1)):
+                delay = min(MAX_BACKOFF_S, 2.0**attempt)
+                first = failures[0] if failures else {"reason": "fewer tasks than Count were started"}
+                last = self._describe_failure(first)
+                log.warning("no capacity to place the task yet; retrying",
+                            extra={"fields": {"failure": last, "retry_in_s": delay, "attempt": attempt + 1}})
+                return InProgress(
+                    {**state, "tasks": tasks, "attempt": attempt + 1, "retry_at": self._now() + delay,
+                     "last_failure": last},
+                    interval=delay,
+                )
+        running = {**state, "phase": "running", "tasks": tasks}
+        running.pop("params", None)
+        running.pop("retry_at", None)
+        return InProgress(running, interval=POLL_INTERVAL_S)
+
+    @staticmethod
+    def _describe_failure(failure: Mapping[str, Any]) -> str:
+        text = str(failure.get("reason", "unknown reason"))
+        if failure.get("detail"):
+            text += f" ({failure['detail']})"
+        if failure.get("arn"):
+            text += f" on {failure['arn']}"
+        return text
+
+    def _run_task_failed(self, request: Request, state: Mapping[str, Any], failures: Sequence[Mapping[str, Any]],
+                         started: Sequence[str]) -> str:
+        described = "; ".join(self._describe_failure(f) for f in failures)
+        reason = f"RunTask failed: {described}"
+        if started:
+            reason += "; " + self._stop_tasks(request, state, list(started))
+        return reason
+
+    def _stop_tasks(self, request: Request, state: Mapping[str, Any], tasks: Sequence[str]) -> str:
+        why = _cut(f"cfnkit: stack {request.stack_name} resource {request.logical_id} stopped the task "
+                   f"({request.request_type.value} did not finish in time or failed)", STOP_REASON_MAX)
+        problems = []
+        for arn in tasks:
+            try:
+                self.ecs.stop_task(cluster=state["cluster"], task=arn, reason=why)
+            except Exception as exc:
+                log.exception("StopTask failed", extra={"fields": {"task": arn}})
+                problems.append(f"could not stop {arn} ({_error_code(exc)})")
+        if problems:
+            return "; ".join(problems)
+        return "task stopped" if len(tasks) == 1 else f"{len(tasks)} tasks stopped"
+
+    # -- waiting and judging ---------------------------------------------------------------
+
+    def _check(self, request: Request, state: Mapping[str, Any]) -> Outcome:
+        arns = [str(a) for a in state["tasks"]]
+        try:
+            reply = self.ecs.describe_tasks(cluster=state["cluster"], tasks=arns)
+        except Exception as exc:
+            self._raise_cluster_problem(exc, state)
+            raise
+        if reply.get("failures"):
+            described = "; ".join(self._describe_failure(f) for f in reply["failures"])
+            raise ProviderError(f"DescribeTasks could not find the task: {described}")
+        by_arn = {t["taskArn"]: t for t in reply.get("tasks", [])}
+        tasks = [by_arn[a] for a in arns if a in by_arn]
+        if len(tasks) < len(arns) or any(t.get("lastStatus") != "STOPPED" for t in tasks):
+            return InProgress(dict(state), interval=POLL_INTERVAL_S)
+        return self._judge(request, state, tasks)
+
+    def _judge(self, request: Request, state: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]]) -> Result:
+        essential = set(state.get("essential", []))
+        success_codes = set(request.properties.get("SuccessExitCodes") or [0])
+        failures: list[tuple[Mapping[str, Any], str, str]] = []  # (task, container, what happened)
+        for task in tasks:
+            reported = {str(c.get("name")): c for c in task.get("containers", [])}
+            for name, container in reported.items():
+                if name not in essential:
+                    log.info("non-essential container stopped", extra={"fields": {
+                        "task": task["taskArn"], "container": name, "exit_code": container.get("exitCode"),
+                        "reason": container.get("reason")}})
+            for name in state.get("essential", []):
+                container = reported.get(name)
+                if container is None:
+                    failures.append((task, name, self._no_exit(task, None)))
+                    continue
+                code = container.get("exitCode")
+                if code is None:
+                    failures.append((task, name, self._no_exit(task, container)))
+                elif code not in success_codes:
+                    codes = ", ".join(str(c) for c in sorted(success_codes))
+                    failures.append((task, name, f"exited with code {code} (SuccessExitCodes: {codes})"))
+        if failures:
+            raise ProviderError(self._failure_reason(request, state, tasks, failures))
+        return Result(data=self._attributes(state, tasks))
+
+    @staticmethod
+    def _no_exit(task: Mapping[str, Any], container: Mapping[str, Any] | None) -> str:
+        parts = [f"stopCode {task.get('stopCode') or 'none'}",
+                 f"stoppedReason: {task.get('stoppedReason') or 'none'}"]
+        if container is None:
+            return "was not reported by ECS (no exit code); " + "; ".join(parts)
+        if container.get("reason"):
+            parts.append(f"container reason: {container['reason']}")
+        return "has no exit code; " + "; ".join(parts)
+
+    def _attributes(self, state: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        first = tasks[0]
+        essential = list(state.get("essential", []))
+        exit_code, stream = "", ""
+        if essential:
+            name = essential[0]
+            for container in first.get("containers", []):
+                if container.get("name") == name and container.get("exitCode") is not None:
+                    exit_code = str(container["exitCode"])
+            config = state.get("logs", {}).get(name)
+            if config:
+                stream = LogConfig(*config).stream(name, first["taskArn"])
+        return {
+            "TaskArn": str(first["taskArn"]),
+            "TaskArns": ",".join(str(t["taskArn"]) for t in tasks),
+            "ExitCode": exit_code,
+            "StoppedReason": str(first.get("stoppedReason") or ""),
+            "LogStreamName": stream,
+        }
+
+    def _failure_reason(self, request: Request, state: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]],
+                        failures: Sequence[tuple[Mapping[str, Any], str, str]]) -> str:
+        task, container, what = failures[0]
+        position = [t["taskArn"] for t in tasks].index(task["taskArn"]) + 1
+        count = f" ({position} of {len(tasks)})" if len(tasks) > 1 else ""
+        head = f"Task {task['taskArn']}{count}: essential container {container} {what}"
+        others = [f"task {task_id(str(t['taskArn']))} container {c} {w.split(';')[0]}" for t, c, w in failures[1:]]
+        if others:
+            head += f". Also failed: {'; '.join(others)}"
+        head = _cut(head, REASON_BUDGET_BYTES // 2)
+        tail = self._log_tail(request, state, task, container, REASON_BUDGET_BYTES - len(head.encode()) - 2)
+        return f"{head}. {tail}" if tail else head
+
+    def _log_tail(self, request: Request, state: Mapping[str, Any], task: Mapping[str, Any], container: str,
+                  budget: int) -> str:
+        lines = int(request.properties.get("LogTailLines", 20))
+        if lines <= 0:
+            return ""
+        config = state.get("logs", {}).get(container)
+        if not config:
+            return "Logs: unavailable (the container has no awslogs log driver with awslogs-group and " \
+                   "awslogs-stream-prefix)"
+        where = LogConfig(*config)
+        stream = where.stream(container, str(task["taskArn"]))
+        try:
+            reply = self._logs_client(where.region).get_log_events(
+                logGroupName=where.group, logStreamName=stream, startFromHead=False, limit=lines
+            )
+        except Exception as exc:
+            log.warning("could not read the container's log", extra={"fields": {
+                "group": where.group, "stream": stream, "error": _error_code(exc)}})
+            return f"Logs: could not read {where.group} {stream} ({_error_code(exc)})"
+        messages = [_cut(str(e.get("message", "")).rstrip("\n"), MAX_LOG_LINE_BYTES) for e in reply.get("events", [])]
+        if not messages:
+            return f"Logs: {where.group} {stream} has no events"
+        label = f"Last {{n}} log lines ({where.group} {stream}): "
+        kept: list[str] = []
+        for message in reversed(messages):  # keep the newest lines that fit
+            candidate = [message, *kept]
+            text = label.format(n=len(candidate)) + " | ".join(candidate)
+            if len(text.encode()) > budget:
+                break
+            kept = candidate
+        if not kept:
+            return f"Logs: {where.group} {stream} (lines too long to include)"
+        return label.format(n=len(kept)) + " | ".join(kept)
