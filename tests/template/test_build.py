@@ -154,3 +154,51 @@ def test_sizes_fit_lambda_and_are_reported(
     layer = measured["CoreLayer"]["unzipped"]
     for name in FUNCTIONS:
         assert measured[name]["unzipped"] + layer < LAMBDA_UNZIPPED_LIMIT
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_built_handler_imports_like_lambda_without_boto3(build: Path, name: str) -> None:
+    """/var/task (the artifact) and /opt/python (the layer) are all a handler gets; boto3 stays lazy."""
+    script = (
+        "import sys\n"
+        f"sys.path[:0] = [{str(build / name)!r}, {str(build / 'CoreLayer' / 'python')!r}]\n"
+        "import app\n"
+        "assert callable(app.handler)\n"
+        "print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))\n"
+    )
+    interpreter = python313_bin() / "python3.13"
+    result = subprocess.run([str(interpreter), "-I", "-B", "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_built_handler_answers_the_ready_delete_event_on_python313(build: Path, root: Path, name: str) -> None:
+    """The built artifact, on the target Python, answers a Delete through the real sender.
+
+    Neither provider calls AWS on this Delete (the runner's RunOn leaves Delete out; the
+    resolver never touches anything on Delete), so no boto3 is needed.
+    """
+    from cfnkit.testing import ResponseServer
+
+    folder = FUNCTIONS[name].split("/")[-1]
+    event = json.loads((root / "events" / folder / "delete.json").read_text())
+    with ResponseServer() as server:
+        event["ResponseURL"] = server.url
+        script = (
+            "import json, sys\n"
+            f"sys.path[:0] = [{str(build / name)!r}, {str(build / 'CoreLayer' / 'python')!r}]\n"
+            "import app\n"
+            "from cfnkit.testing import FakeContext\n"
+            "app.handler(json.loads(sys.stdin.read()), FakeContext(timeout=30))\n"
+        )
+        interpreter = python313_bin() / "python3.13"
+        result = subprocess.run([str(interpreter), "-I", "-B", "-c", script], input=json.dumps(event),
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        (put,) = server.wait_for(1)
+    body = put.json()
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == event["PhysicalResourceId"]
+    assert body["RequestId"] == event["RequestId"]
+    assert body["LogicalResourceId"] == event["LogicalResourceId"]
