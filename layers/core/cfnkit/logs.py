@@ -133,7 +133,19 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_text:
             # The record factory already formatted (and redacted) the traceback.
             doc["exception"] = record.exc_text
-        return redactor.redact(json.dumps(doc, default=str, ensure_ascii=False))
+        # Redact every string before encoding (a secret's repr inside a traceback would
+        # be escaped again by JSON) and the encoded line after (JSON-escaped forms).
+        return redactor.redact(json.dumps(_redact_tree(doc), default=str, ensure_ascii=False))
+
+
+def _redact_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, Mapping):
+        return {key: _redact_tree(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_tree(item) for item in value]
+    return value
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -135,3 +135,26 @@ def test_structure_and_map_shapes_describe_themselves_when_required() -> None:
     assert [str(p) for p in caught.value.problems] == [
         "DeploymentConfiguration.DeploymentCircuitBreaker.Rollback: required; expected a boolean (true or false)",
     ]
+
+
+def test_native_json_types_pass_and_wrong_ones_are_named() -> None:
+    assert api_params("ecs", "RunTask", {"TaskDefinition": "td", "Count": 2, "EnableExecuteCommand": True}) == {
+        "taskDefinition": "td", "count": 2, "enableExecuteCommand": True}
+    assert problems({"TaskDefinition": "td", "Cluster": ["c"]}) == ["Cluster: expected a string, got a list"]
+    with pytest.raises(InvalidProperties) as caught:
+        api_params("cloudwatch", "PutMetricData", {"Namespace": "n", "MetricData": [{"MetricName": "m",
+                                                                                      "Value": [1]}]})
+    assert caught.value.reason() == "Invalid properties: MetricData[0].Value: expected a number, got a list"
+
+
+def test_missing_required_members_name_their_shape() -> None:
+    with pytest.raises(InvalidProperties) as caught:
+        api_params("lambda", "CreateFunction", {"FunctionName": "f", "Role": "r"})
+    assert [str(p) for p in caught.value.problems] == ["Code: required; expected an object"]
+    with pytest.raises(InvalidProperties) as caught:
+        api_params("resourcegroupstaggingapi", "TagResources", {})
+    assert [str(p) for p in caught.value.problems] == [
+        "ResourceARNList: required; expected a list", "Tags: required; expected an object"]
+    with pytest.raises(InvalidProperties) as caught:
+        api_params("sqs", "SendMessage", {"MessageBody": "b"})
+    assert [str(p) for p in caught.value.problems] == ["QueueUrl: required; expected a string"]

@@ -220,3 +220,21 @@ def test_provider_error_reason_with_a_registered_secret_is_masked_in_the_log(
     out, err = capfd.readouterr()
     assert sender.only["Reason"] == "cannot use ****"
     assert CANARY not in out + err
+
+
+def test_json_formatter_formats_a_record_that_still_has_exc_info() -> None:
+    redactor.add(CANARY)
+
+    def fail() -> None:
+        raise KeyError(CANARY)
+
+    try:
+        fail()
+    except KeyError:
+        import sys
+
+        record = logging.makeLogRecord({"name": "cfnkit.t", "levelno": logging.ERROR, "levelname": "ERROR",
+                                        "msg": "boom", "exc_info": sys.exc_info()})
+    line = json.loads(logs.JsonFormatter().format(record))
+    assert line["exception"].endswith("KeyError: '****'")
+    assert CANARY not in json.dumps(line)

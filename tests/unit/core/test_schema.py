@@ -216,3 +216,10 @@ def test_nested_check_problems_carry_their_path() -> None:
 
 def test_problem_without_path_is_just_its_message() -> None:
     assert str(Problem("", "whole thing wrong")) == "whole thing wrong"
+
+
+def test_number_rejects_containers_and_json_accepts_anything() -> None:
+    schema = Schema(N=Field(Number()), J=Field(Json()))
+    assert problems({"N": [1], "J": [1]}, schema) == ["N: expected a number, got a list"]
+    assert Json().expected == "a JSON value"
+    assert schema.parse({"J": {"any": [None]}}) == {"J": {"any": [None]}}

@@ -188,3 +188,18 @@ def test_log_lines_name_the_url_without_its_query(capfd: pytest.CaptureFixture[s
     assert lines[1]["url"] == url.split("?")[0]
     assert SIGNATURE not in out + err
     assert "X-Amz" not in out + err
+
+
+def test_a_host_name_that_cannot_be_encoded_is_final() -> None:
+    delivery = fast_sender().send("http://" + "a" * 70 + ".example/r?X-Amz-Signature=" + SIGNATURE, b"{}")
+    assert (delivery.delivered, delivery.attempts, delivery.status) == (False, 1, 0)
+    assert delivery.error.startswith("invalid URL (")
+    assert SIGNATURE not in delivery.error
+
+
+def test_system_clock_ignores_non_positive_sleeps() -> None:
+    clock = SystemClock()
+    before = clock.now()
+    clock.sleep(0)
+    clock.sleep(-1)
+    assert clock.now() >= before

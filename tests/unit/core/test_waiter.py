@@ -324,3 +324,28 @@ def test_lambda_invoker_refuses_payloads_over_the_async_limit() -> None:
         LambdaInvoker(client=object()).invoke_async(ARN, {"blob": "x" * MAX_ASYNC_PAYLOAD_BYTES})
     assert caught.value.reason() == (
         f"continuation payload is {MAX_ASYNC_PAYLOAD_BYTES + 11} bytes; Lambda's limit is {MAX_ASYNC_PAYLOAD_BYTES}")
+
+
+def test_the_default_cleanup_adds_no_detail() -> None:
+    class NoCleanup(Provider):
+        def create(self, request: Request) -> InProgress:
+            return InProgress({}, interval=50.0)
+
+        def poll(self, request: Request, state: State) -> InProgress:
+            return InProgress({}, interval=50.0)
+
+    assert answer(handle(NoCleanup(), EVENT_120, FakeClock())) == (
+        "FAILED", "timed out after 110 s", "cfnkit-failed-create-req-1")
+
+
+def test_no_hand_off_once_the_request_was_answered() -> None:
+    clock = FakeClock()
+    sender, invoker = RecordingSender(), RecordingInvoker()
+    resource = CustomResource(Counter(), sender=sender, clock=clock, invoker=invoker)
+    request = parse_request(EVENT)
+    responder = _Responder(request.response_url, sender, deadline=clock.now() + 10)
+    responder.respond(Response(Status.FAILED, "id", "s", "r", "l", reason="watchdog"), by="watchdog")
+    resource._hand_off(request, Continuation({}, clock.now(), 1), FakeContext(clock=clock), responder,
+                       InProgress({}))
+    assert invoker.calls == []
+    assert len(sender.sent) == 1
