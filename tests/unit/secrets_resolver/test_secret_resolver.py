@@ -441,3 +441,29 @@ def test_a_secret_without_a_value_fails(client: Any, empty: dict[str, Any]) -> N
     assert outcome(run(SecretsResolver(Empty()), event)) == failed_create(  # type: ignore[arg-type]
         event, "Secret todobackend/credentials has neither SecretString nor SecretBinary; put a value into the secret"
     )
+
+
+def test_keys_on_a_binary_secret_fail(client: Any, stub: Stubber) -> None:
+    expect_get(stub, answer(binary=b"\x00bin"))
+    event = create({**PROPS, "Keys": ["A"]})
+    assert outcome(run(SecretsResolver(client), event)) == failed_create(
+        event,
+        "Secret todobackend/credentials is binary, so it has no keys to select; remove Keys and use the "
+        "SecretBinary attribute.",
+    )
+
+
+def test_too_large_with_keys_suggests_fewer(client: Any, stub: Stubber) -> None:
+    expect_get(stub, answer(string=json.dumps({"A": "a" * 2500, "B": "b" * 2500, "C": "c"})))
+    body = run(SecretsResolver(client), create({**PROPS, "Keys": ["A", "B", "A"]}))
+    assert body["Reason"] == (
+        "Response too large: 5317 bytes with its Data; the limit is 4096 bytes. Largest Data keys: A (2506 B), "
+        "B (2506 B). Keys selects 2 keys of secret todobackend/credentials; select fewer."
+    )
+
+
+def test_unknown_property_suggests_the_right_one(client: Any) -> None:
+    event = create({**PROPS, "Key": ["A"]})
+    assert outcome(run(SecretsResolver(client), event)) == failed_create(
+        event, "Invalid properties: Key: unknown property (did you mean Keys?)"
+    )
