@@ -175,7 +175,7 @@ def client_config() -> Any:
     """botocore config of every client: standard retries (throttling is retried with backoff)."""
     from botocore.config import Config
 
-    return Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
+    return Config(retries={"mode": "standard", "total_max_attempts": 8}, connect_timeout=5, read_timeout=20)
 
 
 class EcsTaskRunner(Provider):
@@ -387,6 +387,11 @@ class EcsTaskRunner(Provider):
                 reply = self.ecs.run_task(**params)
             except Exception as exc:
                 self._raise_cluster_problem(exc, state)
+                if _is_client_error(exc) and _error_code(exc) == "AccessDeniedException":
+                    raise ProviderError(
+                        f"RunTask was denied: {_error_message(exc)} (the function's role needs ecs:RunTask on the "
+                        "cluster and iam:PassRole for the task's roles)"
+                    ) from exc
                 if _is_client_error(exc) and _error_code(exc) in ("ClientException", "InvalidParameterException"):
                     problem = f"{_error_code(exc)}: {_error_message(exc)}"
                     raise ProviderError(f"RunTask rejected the task: {problem}") from exc

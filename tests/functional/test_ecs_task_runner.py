@@ -6,7 +6,9 @@ a scripted fake clock runs its actions at chosen seconds of the wait, so no test
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -443,3 +445,16 @@ def test_missing_log_stream_still_reports_the_exit_code(aws: Aws, server: Respon
         f"Task {arn}: essential container migrate exited with code 1 (SuccessExitCodes: 0). "
         f"Logs: could not read {LOG_GROUP} migrate/migrate/{arn.rsplit('/', 1)[-1]} (ResourceNotFoundException)"
     )
+
+
+def test_lambda_handler_wires_the_runner(aws: Aws, server: ResponseServer) -> None:
+    path = Path(__file__).parents[2] / "functions" / "ecs_task_runner" / "app.py"
+    spec = importlib.util.spec_from_file_location("ecs_task_runner_app_under_test", path)
+    assert spec is not None
+    assert spec.loader is not None
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    event = delete_event(aws.properties(Cluster="already-deleted"), "pid-1", response_url=server.url)
+    app.handler(event, FakeContext(30))
+    body = answer(server)
+    assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", "pid-1")

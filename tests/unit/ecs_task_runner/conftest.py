@@ -1,0 +1,54 @@
+"""Fixtures of the ECS runner's unit tests: stubbed ECS and Logs clients, no process-wide state leaking."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from cfnkit.logs import BODY_LOGGERS, LOGGER_NAME, redactor
+
+
+@pytest.fixture(autouse=True)
+def _isolated_logging() -> Iterator[None]:
+    names = [LOGGER_NAME, "", "botocore", "boto3", *BODY_LOGGERS]
+    levels = {name: logging.getLogger(name).level for name in names}
+    redactor.clear()
+    yield
+    redactor.clear()
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def ecs() -> Any:
+    return boto3.client("ecs", region_name="us-east-1")
+
+
+@pytest.fixture
+def logs() -> Any:
+    return boto3.client("logs", region_name="us-east-1")
+
+
+@pytest.fixture
+def ecs_stub(ecs: Any) -> Iterator[Stubber]:
+    with Stubber(ecs) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def logs_stub(logs: Any) -> Iterator[Stubber]:
+    with Stubber(logs) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()

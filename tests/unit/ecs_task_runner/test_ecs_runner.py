@@ -1,0 +1,415 @@
+"""EcsTaskRunner with stubbed clients: RunTask failures, capacity retries, throttling, Reasons, properties."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.stub import ANY, Stubber
+from cfnkit import CustomResource
+from cfnkit.protocol import parse_request
+from cfnkit.testing import FakeClock, FakeContext, RecordingInvoker, RecordingSender, create_event, delete_event
+from ecs_runner import (
+    CLIENT_TOKEN_LENGTH,
+    SCHEMA,
+    STARTED_BY_LENGTH,
+    EcsTaskRunner,
+    is_capacity_failure,
+)
+
+CLUSTER = "todobackend"
+TD_ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrate:3"
+TASK = "arn:aws:ecs:us-east-1:123456789012:task/todobackend/0f7a1c2b3d4e5f60718293a4b5c6d7e8"
+TASK2 = "arn:aws:ecs:us-east-1:123456789012:task/todobackend/1f7a1c2b3d4e5f60718293a4b5c6d7e9"
+INSTANCE = "arn:aws:ecs:us-east-1:123456789012:container-instance/todobackend/9a8b7c6d5e4f"
+GROUP = "/todobackend/ecs"
+STREAM = "migrate/migrate/0f7a1c2b3d4e5f60718293a4b5c6d7e8"
+PROPS = {"Cluster": CLUSTER, "TaskDefinition": "migrate", "LaunchType": "EC2"}
+
+
+def definition(*, awslogs: bool = True, network_mode: str = "bridge", compat: tuple[str, ...] = ("EC2",)) -> Any:
+    log_config = {"logDriver": "awslogs", "options": {"awslogs-group": GROUP, "awslogs-region": "us-east-1",
+                                                      "awslogs-stream-prefix": "migrate"}}
+    container: dict[str, Any] = {"name": "migrate", "image": "todobackend", "essential": True}
+    if awslogs:
+        container["logConfiguration"] = log_config
+    return {"taskDefinition": {
+        "taskDefinitionArn": TD_ARN, "family": "migrate", "networkMode": network_mode,
+        "requiresCompatibilities": list(compat),
+        "containerDefinitions": [{"name": "proxy", "image": "nginx", "essential": False}, container],
+    }}
+
+
+def stopped(arn: str = TASK, *, migrate: int | None = 0, reason: str | None = None,
+            stop_code: str = "EssentialContainerExited") -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "migrate", "lastStatus": "STOPPED"}
+    if migrate is not None:
+        container["exitCode"] = migrate
+    if reason:
+        container["reason"] = reason
+    return {"taskArn": arn, "lastStatus": "STOPPED", "stopCode": stop_code,
+            "stoppedReason": "Essential container in task exited",
+            "containers": [{"name": "proxy", "lastStatus": "STOPPED", "exitCode": 0}, container]}
+
+
+def expect_lookup(stub: Stubber, *, found: tuple[str, ...] = (), td: Any = None) -> None:
+    stub.add_response("describe_task_definition", td or definition(), {"taskDefinition": "migrate"})
+    for status in ("RUNNING", "STOPPED"):
+        arns = list(found) if status == "STOPPED" else []
+        stub.add_response("list_tasks", {"taskArns": arns},
+                          {"cluster": CLUSTER, "startedBy": ANY, "desiredStatus": status})
+
+
+def expect_run(stub: Stubber, tasks: tuple[str, ...] = (TASK,), failures: tuple[dict[str, str], ...] = (),
+               count: int = 1) -> None:
+    stub.add_response(
+        "run_task",
+        {"tasks": [{"taskArn": arn, "lastStatus": "PROVISIONING"} for arn in tasks], "failures": list(failures)},
+        {"cluster": CLUSTER, "taskDefinition": "migrate", "launchType": "EC2", "count": count,
+         "startedBy": ANY, "clientToken": ANY},
+    )
+
+
+def expect_describe(stub: Stubber, *tasks: dict[str, Any], arns: tuple[str, ...] = (TASK,)) -> None:
+    stub.add_response("describe_tasks", {"tasks": list(tasks), "failures": []},
+                      {"cluster": CLUSTER, "tasks": list(arns)})
+
+
+def handle(runner: EcsTaskRunner, event: dict[str, Any], clock: FakeClock) -> RecordingSender:
+    sender = RecordingSender()
+    CustomResource(runner, sender=sender, clock=clock, invoker=RecordingInvoker())(
+        event, FakeContext(900, clock=clock))
+    return sender
+
+
+def reason_of(runner: EcsTaskRunner, props: dict[str, Any], clock: FakeClock | None = None) -> str:
+    body = handle(runner, create_event(props), clock or FakeClock()).only
+    assert body["Status"] == "FAILED"
+    assert body["PhysicalResourceId"].startswith("cfnkit-failed-create-")
+    return str(body["Reason"])
+
+
+# -- RunTask failures --------------------------------------------------------------------
+
+
+def test_run_task_failure_is_failed_naming_reason_and_arn(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub, tasks=(), failures=({"arn": INSTANCE, "reason": "ATTRIBUTE",
+                                              "detail": "ecs.cpu-architecture"},))
+    reason = reason_of(EcsTaskRunner(ecs), PROPS)
+    assert reason == f"RunTask failed: ATTRIBUTE (ecs.cpu-architecture) on {INSTANCE}"
+
+
+def test_run_task_failure_stops_the_tasks_it_did_start(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub, tasks=(TASK,), failures=({"arn": INSTANCE, "reason": "MISSING"},), count=2)
+    ecs_stub.add_response("stop_task", {}, {"cluster": CLUSTER, "task": TASK, "reason": ANY})
+    reason = reason_of(EcsTaskRunner(ecs), {**PROPS, "Count": "2"})
+    assert reason == f"RunTask failed: MISSING on {INSTANCE}; task stopped"
+
+
+@pytest.mark.parametrize(
+    ("reason", "capacity"),
+    [("RESOURCE:CPU", True), ("RESOURCE:MEMORY", True), ("AGENT", True),
+     ("Capacity is unavailable at this time. Please try again later or in a different availability zone", True),
+     ("ATTRIBUTE", False), ("MISSING", False), ("LAUNCH_TYPE", False)],
+)
+def test_capacity_failures_are_told_apart(reason: str, capacity: bool) -> None:
+    assert is_capacity_failure(reason) is capacity
+
+
+def test_capacity_failure_is_retried_with_backoff_then_succeeds(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub, tasks=(), failures=({"arn": INSTANCE, "reason": "RESOURCE:MEMORY"},))
+    expect_run(ecs_stub, tasks=(), failures=({"arn": INSTANCE, "reason": "RESOURCE:CPU"},))
+    expect_run(ecs_stub)
+    expect_describe(ecs_stub, stopped())
+    clock = FakeClock()
+    body = handle(EcsTaskRunner(ecs, clock=clock), create_event({**PROPS, "LogTailLines": 0}), clock).only
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["Data"]["TaskArn"] == TASK
+    assert clock.sleeps == [1.0, 2.0, 1.0]
+
+
+def test_capacity_retries_use_a_new_client_token_each_attempt(ecs: Any) -> None:
+    calls: list[dict[str, Any]] = []
+    with Stubber(ecs) as stub:
+        expect_lookup(stub)
+        expect_run(stub, tasks=(), failures=({"arn": INSTANCE, "reason": "AGENT"},))
+        expect_run(stub)
+        expect_describe(stub, stopped())
+        ecs.meta.events.register("provide-client-params.ecs.RunTask", lambda params, **_: calls.append(params))
+        clock = FakeClock()
+        handle(EcsTaskRunner(ecs, clock=clock), create_event(PROPS), clock)
+    assert calls[0]["startedBy"] == calls[1]["startedBy"]
+    assert calls[0]["clientToken"] != calls[1]["clientToken"]
+
+
+def test_capacity_never_available_times_out_naming_the_last_failure(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    for _ in range(4):  # at 0, 1, 3 and 7 s; the next try would be at 15 s, after the deadline
+        expect_run(ecs_stub, tasks=(), failures=({"arn": INSTANCE, "reason": "RESOURCE:CPU"},))
+    clock = FakeClock()
+    body = handle(EcsTaskRunner(ecs, clock=clock), create_event({**PROPS, "Timeout": "10"}), clock).only
+    assert body["Reason"] == (
+        f"timed out after 10 s; no task was started (last RunTask failure: RESOURCE:CPU on {INSTANCE})"
+    )
+    assert clock.sleeps == [1.0, 2.0, 4.0, 3.0]
+
+
+def test_continued_capacity_wait_keeps_its_backoff(ecs: Any, ecs_stub: Stubber) -> None:
+    clock = FakeClock()
+    request = parse_request(create_event(PROPS))
+    state = {"phase": "starting", "retry_at": clock.now() + 6.0, "tasks": []}
+    outcome = EcsTaskRunner(ecs, clock=clock).poll(request, state)
+    assert outcome.state == state  # type: ignore[union-attr]
+    assert outcome.interval == 6.0  # type: ignore[union-attr]
+
+
+def test_run_task_rejection_is_failed_with_ecs_message(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    ecs_stub.add_client_error("run_task", "InvalidParameterException",
+                              "No Container Instances were found in your cluster.")
+    reason = reason_of(EcsTaskRunner(ecs), PROPS)
+    assert reason == ("RunTask rejected the task: InvalidParameterException: "
+                      "No Container Instances were found in your cluster.")
+
+
+# -- throttling ----------------------------------------------------------------------------
+
+
+def test_clients_retry_throttling_in_standard_mode() -> None:
+    runner = EcsTaskRunner(region="us-east-1")
+    assert runner.ecs.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}
+
+
+def test_throttled_call_is_retried_by_botocore() -> None:
+    runner = EcsTaskRunner(region="us-east-1")
+    replies = [
+        (400, b'{"__type":"ThrottlingException","message":"Rate exceeded"}'),
+        (200, b'{"taskArns":["' + TASK.encode() + b'"]}'),
+    ]
+    sent: list[str] = []
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        sent.append(request.url)
+        status, body = replies.pop(0)
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.1"
+        return AWSResponse(request.url, status, headers, _Raw(body))
+
+    runner.ecs.meta.events.register("before-send.ecs.ListTasks", answer)
+    reply = runner.ecs.list_tasks(cluster=CLUSTER)
+    assert reply["taskArns"] == [TASK]
+    assert len(sent) == 2
+    assert reply["ResponseMetadata"]["RetryAttempts"] == 1
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self.body
+
+
+# -- true outcome and Reasons -----------------------------------------------------------------
+
+
+def test_essential_container_is_found_by_name_not_position(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub)
+    expect_describe(ecs_stub, stopped(migrate=1))
+    reason = reason_of(EcsTaskRunner(ecs), {**PROPS, "LogTailLines": "0"})
+    assert reason == f"Task {TASK}: essential container migrate exited with code 1 (SuccessExitCodes: 0)"
+
+
+def test_running_task_is_polled_about_once_a_second(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub)
+    expect_describe(ecs_stub, {"taskArn": TASK, "lastStatus": "PENDING", "containers": []})
+    expect_describe(ecs_stub, {"taskArn": TASK, "lastStatus": "RUNNING", "containers": []})
+    expect_describe(ecs_stub, stopped())
+    clock = FakeClock()
+    body = handle(EcsTaskRunner(ecs, clock=clock), create_event(PROPS), clock).only
+    assert body["Status"] == "SUCCESS"
+    assert clock.sleeps == [1.0, 1.0, 1.0]
+
+
+def test_essential_container_missing_from_the_task_is_a_failure(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub)
+    task = stopped()
+    task["containers"] = task["containers"][:1]
+    task["stopCode"] = "TaskFailedToStart"
+    expect_describe(ecs_stub, task)
+    reason = reason_of(EcsTaskRunner(ecs), {**PROPS, "LogTailLines": "0"})
+    assert reason == (f"Task {TASK}: essential container migrate was not reported by ECS (no exit code); "
+                      "stopCode TaskFailedToStart; stoppedReason: Essential container in task exited")
+
+
+def test_missing_task_is_failed(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub)
+    ecs_stub.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": TASK, "reason": "MISSING"}]})
+    assert reason_of(EcsTaskRunner(ecs), PROPS) == f"DescribeTasks could not find the task: MISSING on {TASK}"
+
+
+def test_reason_keeps_the_newest_log_lines_and_fits_the_response(
+    ecs: Any, ecs_stub: Stubber, logs: Any, logs_stub: Stubber
+) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub)
+    expect_describe(ecs_stub, stopped(migrate=1))
+    lines = [f"line {i:02d} " + "x" * 600 for i in range(20)]
+    logs_stub.add_response(
+        "get_log_events",
+        {"events": [{"timestamp": i, "message": line} for i, line in enumerate(lines)]},
+        {"logGroupName": GROUP, "logStreamName": STREAM, "startFromHead": False, "limit": 20},
+    )
+    body = handle(EcsTaskRunner(ecs, logs), create_event(PROPS), FakeClock()).only
+    reason = body["Reason"]
+    head = f"Task {TASK}: essential container migrate exited with code 1 (SuccessExitCodes: 0). Last "
+    assert reason.startswith(head)
+    assert reason.endswith("line 19 " + "x" * 389 + "...")  # each line is cut to 400 bytes
+    assert "line 12" not in reason
+    assert not reason.endswith("[...]")  # it fitted without the core's cut
+    assert len(str(body).encode()) < 4096
+
+
+def test_log_tail_lines_zero_reads_no_logs(ecs: Any, ecs_stub: Stubber, logs: Any, logs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub)
+    expect_describe(ecs_stub, stopped(migrate=2))
+    reason = reason_of(EcsTaskRunner(ecs, logs), {**PROPS, "LogTailLines": "0"})
+    assert reason == f"Task {TASK}: essential container migrate exited with code 2 (SuccessExitCodes: 0)"
+
+
+def test_unreadable_logs_are_one_clause_after_the_exit_code(
+    ecs: Any, ecs_stub: Stubber, logs: Any, logs_stub: Stubber
+) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub)
+    expect_describe(ecs_stub, stopped(migrate=1))
+    logs_stub.add_client_error("get_log_events", "AccessDeniedException", "not authorized")
+    reason = reason_of(EcsTaskRunner(ecs, logs), PROPS)
+    assert reason == (f"Task {TASK}: essential container migrate exited with code 1 (SuccessExitCodes: 0). "
+                      f"Logs: could not read {GROUP} {STREAM} (AccessDeniedException)")
+
+
+def test_container_without_exit_code_names_stop_code_and_reasons(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub)
+    pull = "CannotPullContainerError: ref pull has been retried 5 time(s): not found"
+    expect_describe(ecs_stub, stopped(migrate=None, reason=pull, stop_code="TaskFailedToStart"))
+    reason = reason_of(EcsTaskRunner(ecs), {**PROPS, "LogTailLines": "0"})
+    assert reason == (f"Task {TASK}: essential container migrate has no exit code; stopCode TaskFailedToStart; "
+                      f"stoppedReason: Essential container in task exited; container reason: {pull}")
+
+
+def test_several_failures_are_all_named(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub, tasks=(TASK, TASK2), count=2)
+    expect_describe(ecs_stub, stopped(migrate=1), stopped(TASK2, migrate=None), arns=(TASK, TASK2))
+    reason = reason_of(EcsTaskRunner(ecs), {**PROPS, "Count": 2, "LogTailLines": 0})
+    assert reason == (f"Task {TASK} (1 of 2): essential container migrate exited with code 1 (SuccessExitCodes: 0). "
+                      "Also failed: task 1f7a1c2b3d4e5f60718293a4b5c6d7e9 container migrate has no exit code")
+
+
+# -- timeout -------------------------------------------------------------------------------------
+
+
+def test_timeout_property_is_the_provider_timeout(ecs: Any) -> None:
+    runner = EcsTaskRunner(ecs)
+    request = parse_request(create_event(PROPS))
+    assert runner.timeout(request) is None
+    parsed = parse_request(create_event({**PROPS, "Timeout": "120"}))
+    assert runner.timeout(replace(parsed, properties=SCHEMA.parse(parsed.properties))) == 120.0
+
+
+def test_failed_stop_on_timeout_is_named(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub)
+    for _ in range(5):
+        expect_describe(ecs_stub, {"taskArn": TASK, "lastStatus": "RUNNING", "containers": []})
+    ecs_stub.add_client_error("stop_task", "AccessDeniedException", "not authorized to perform ecs:StopTask")
+    clock = FakeClock()
+    reason = reason_of(EcsTaskRunner(ecs, clock=clock), {**PROPS, "Timeout": "5"}, clock)
+    assert reason == f"timed out after 5 s; could not stop {TASK} (AccessDeniedException)"
+
+
+# -- Delete and bad input ------------------------------------------------------------------------
+
+
+def test_delete_not_in_run_on_makes_no_ecs_call(ecs: Any, ecs_stub: Stubber) -> None:
+    # Nothing queued: any ECS call would raise, as it would for a cluster that is gone.
+    event = delete_event({**PROPS, "Cluster": "deleted-cluster"}, "demo-stack-MigrateTask-0123456789ab")
+    body = handle(EcsTaskRunner(ecs), event, FakeClock()).only
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == "demo-stack-MigrateTask-0123456789ab"
+    assert "Data" not in body
+
+
+def test_delete_not_in_run_on_succeeds_even_with_invalid_properties(ecs: Any, ecs_stub: Stubber) -> None:
+    body = handle(EcsTaskRunner(ecs), delete_event({"Count": "many"}, "pid-1"), FakeClock()).only
+    assert (body["Status"], body["Reason"], body["PhysicalResourceId"]) == ("SUCCESS", "", "pid-1")
+
+
+def test_awsvpc_task_without_network_configuration_is_rejected_before_run_task(ecs: Any, ecs_stub: Stubber) -> None:
+    ecs_stub.add_response("describe_task_definition", definition(network_mode="awsvpc"), {"taskDefinition": "migrate"})
+    reason = reason_of(EcsTaskRunner(ecs), PROPS)
+    assert reason == (
+        "NetworkConfiguration is required: task definition migrate uses networkMode awsvpc. "
+        "Add NetworkConfiguration: {AwsvpcConfiguration: {Subnets: [...], SecurityGroups: [...]}}"
+    )
+
+
+def test_fargate_only_task_definition_without_launch_type_needs_network_configuration(
+    ecs: Any, ecs_stub: Stubber
+) -> None:
+    ecs_stub.add_response("describe_task_definition", definition(compat=("FARGATE",)), {"taskDefinition": "migrate"})
+    reason = reason_of(EcsTaskRunner(ecs), {"Cluster": CLUSTER, "TaskDefinition": "migrate"})
+    assert reason.startswith("NetworkConfiguration is required: task definition migrate runs on Fargate. ")
+
+
+def test_access_denied_on_run_task_says_which_permission(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    ecs_stub.add_client_error("run_task", "AccessDeniedException",
+                              "User is not authorized to perform: iam:PassRole on resource: role/migrate")
+    reason = reason_of(EcsTaskRunner(ecs), PROPS)
+    assert reason == ("RunTask was denied: User is not authorized to perform: iam:PassRole on resource: role/migrate "
+                      "(the function's role needs ecs:RunTask on the cluster and iam:PassRole for the task's roles)")
+
+
+def test_run_on_rejects_unknown_request_types() -> None:
+    with pytest.raises(Exception, match=r"RunOn\[1\]: expected one of Create, Update, Delete"):
+        SCHEMA.parse({**PROPS, "RunOn": ["Create", "Deleet"]})
+
+
+def test_start_identifiers_fit_ecs_limits_and_survive_redelivery() -> None:
+    request = parse_request(create_event(PROPS))
+    again = parse_request(create_event(PROPS))
+    runner = EcsTaskRunner(region="us-east-1")
+    started_by = runner._started_by(request)
+    assert started_by == runner._started_by(again)
+    assert len(started_by) == STARTED_BY_LENGTH
+    assert started_by.startswith("cfnkit-")
+    token = request.token("clientToken", "0", length=CLIENT_TOKEN_LENGTH)
+    assert len(token) == CLIENT_TOKEN_LENGTH
+
+
+def test_redelivery_reuses_the_client_token_when_list_tasks_lags(ecs: Any) -> None:
+    tokens: list[str] = []
+    ecs.meta.events.register("provide-client-params.ecs.RunTask",
+                             lambda params, **_: tokens.append(params["clientToken"]))
+    event = create_event({**PROPS, "LogTailLines": 0})
+    for _ in range(2):  # ListTasks does not show the first task yet; ECS's clientToken answers with it
+        with Stubber(ecs) as stub:
+            expect_lookup(stub)
+            expect_run(stub)
+            expect_describe(stub, stopped())
+            assert handle(EcsTaskRunner(ecs), event, FakeClock()).only["Data"]["TaskArn"] == TASK
+    assert len(tokens) == 2
+    assert tokens[0] == tokens[1]
