@@ -22,7 +22,7 @@ from moto import mock_aws
 #: A short Lambda timeout keeps the suite quick; the bound is what matters, not its size.
 LAMBDA_TIMEOUT_S = 3.0
 #: How long past the Lambda timeout we wait before calling it a hang.
-GRACE_S = 10.0
+GRACE_S = 5.0
 SIGNATURE = "5ee0c0ffee5ee0c0ffee5ee0c0ffee5ee0c0ffee5ee0c0ffee5ee0c0ffee5ee0"
 
 EVENT_FILES = [f"{function}/{kind}.json" for function in ("ecs_task_runner", "secrets_resolver")

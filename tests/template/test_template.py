@@ -110,10 +110,16 @@ def test_service_tokens_are_exported_under_stack_name(
     assert out["Export"]["Name"] == {"Fn::Sub": export}
 
 
-def test_layer_arn_is_exported(template: dict[str, Any]) -> None:
+def test_layer_arn_is_an_output_but_not_an_export(template: dict[str, Any]) -> None:
+    """A new core publishes a new layer version; an imported export could not change with it."""
     out = template["Outputs"]["CoreLayerArn"]
     assert out["Value"] == {"Ref": "CoreLayer"}
-    assert out["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-CoreLayer"}
+    assert "Export" not in out
+
+
+def test_only_the_service_tokens_are_exported(template: dict[str, Any]) -> None:
+    exported = {name for name, out in template["Outputs"].items() if "Export" in out}
+    assert exported == {"EcsTaskRunnerServiceToken", "SecretsResolverServiceToken"}
 
 
 def test_example_imports_exactly_the_exported_names(template: dict[str, Any], example: dict[str, Any]) -> None:
