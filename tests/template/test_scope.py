@@ -28,7 +28,7 @@ def guide_parameters() -> dict[str, str]:
     text = texts[0]
     block = text[text.index(COMMAND):]
     block = block[: block.index("```")]
-    pairs = dict(re.findall(r"(Allowed\w+)=(\S+)", block))
+    pairs = dict(re.findall(r"(Allowed\w+)=([^\s\"]+)", block))
     return {k: v.replace("$REGION", REGION).replace("$ACCOUNT", ACCOUNT) for k, v in pairs.items()}
 
 
