@@ -364,6 +364,11 @@ class EcsTaskRunner(Provider):
                     found.extend(arn for arn in page.get("taskArns", []) if arn not in found)
             except Exception as exc:
                 self._raise_cluster_problem(exc, state)
+                if _is_client_error(exc) and _error_code(exc) == "InvalidParameterException":
+                    # The clientToken still makes RunTask idempotent; this look-up is the second guard.
+                    log.warning("ListTasks by startedBy was rejected; relying on RunTask's clientToken",
+                                extra={"fields": {"desired_status": status, "error": _error_message(exc)}})
+                    continue
                 raise
         return sorted(found)
 

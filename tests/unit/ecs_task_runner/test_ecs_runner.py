@@ -413,3 +413,14 @@ def test_redelivery_reuses_the_client_token_when_list_tasks_lags(ecs: Any) -> No
             assert handle(EcsTaskRunner(ecs), event, FakeClock()).only["Data"]["TaskArn"] == TASK
     assert len(tokens) == 2
     assert tokens[0] == tokens[1]
+
+
+def test_rejected_list_tasks_falls_back_to_the_client_token(ecs: Any, ecs_stub: Stubber) -> None:
+    ecs_stub.add_response("describe_task_definition", definition(), {"taskDefinition": "migrate"})
+    ecs_stub.add_response("list_tasks", {"taskArns": []}, {"cluster": CLUSTER, "startedBy": ANY,
+                                                           "desiredStatus": "RUNNING"})
+    ecs_stub.add_client_error("list_tasks", "InvalidParameterException", "startedBy must be the only filter")
+    expect_run(ecs_stub)
+    expect_describe(ecs_stub, stopped())
+    body = handle(EcsTaskRunner(ecs), create_event(PROPS), FakeClock()).only
+    assert body["Status"] == "SUCCESS", body["Reason"]
