@@ -59,6 +59,8 @@ log = get_logger("secrets")
 ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 #: How long Create may reuse a read of the same secret version in a warm function.
 DEFAULT_MAX_AGE_S = 5.0
+CACHE_SECONDS_ENV = "CFNKIT_SECRETS_CACHE_SECONDS"
+MAX_CACHE_SECONDS = 3600.0
 #: Values that are not secret and would mask ordinary log text if registered.
 _NOT_SECRET = frozenset({"true", "false", "null"})
 
@@ -112,6 +114,22 @@ class SecretCache:
         self._clock = clock
         self._entries: dict[CacheKey, tuple[float, Fetched]] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> SecretCache:
+        """max_age from CFNKIT_SECRETS_CACHE_SECONDS; a bad value falls back to the default.
+
+        This runs when the function's module loads, where an exception would leave the
+        stack waiting for an answer the core can never send.
+        """
+        text = environ.get(CACHE_SECONDS_ENV, "")
+        try:
+            max_age = float(text) if text.strip() else DEFAULT_MAX_AGE_S
+        except ValueError:
+            max_age = DEFAULT_MAX_AGE_S
+        if not 0 <= max_age <= MAX_CACHE_SECONDS:
+            max_age = DEFAULT_MAX_AGE_S
+        return cls(max_age=max_age)
 
     def get(self, key: CacheKey) -> Fetched | None:
         with self._lock:
