@@ -7,11 +7,15 @@ Fixture file (JSON), every key optional:
       "clusters": ["todobackend"],
       "task_definitions": [{"family": "todobackend-migrate", "containerDefinitions": [...]}],
       "secrets": [{"Name": "todobackend/credentials", "SecretString": {"MYSQL_PASSWORD": "..."}}],
-      "log_groups": ["/todobackend/ecs/todobackend"]
+      "log_groups": ["/todobackend/ecs/todobackend"],
+      "ecs_agent": {"seconds": 2, "exit_codes": {"migrate": 1}, "logs": {"migrate": ["boom"]}}
     }
 
 task_definitions entries are RegisterTaskDefinition input (as `aws ecs register-task-definition
---cli-input-json` takes it); a SecretString that is an object is stored JSON-encoded.
+--cli-input-json` takes it); a SecretString that is an object is stored JSON-encoded. ecs_agent
+(used by `cfnkit invoke`): moto runs no containers, so every task started is stopped after
+`seconds` with these exit codes (containers not named exit 0; null means no exit code) and
+these log lines written to its awslogs stream.
 """
 
 from __future__ import annotations

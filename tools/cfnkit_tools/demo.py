@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from .agent_player import AgentPlayer, AgentScript
 from .awsenv import MotoAws
 from .cfn_yaml import TemplateError
 from .events import ConsumerStack
@@ -32,6 +33,8 @@ STACK_NAME = "todobackend"
 #: Short enough that an 8-second migration outlives one invocation (the core then hands
 #: off when less than 25% of the invocation's time is left).
 DEFAULT_RUNNER_TIMEOUT_S = 6.0
+#: Say something at least this often while a step runs.
+HEARTBEAT_S = 2.0
 SECRET_VALUE = {"MYSQL_PASSWORD": "demo-not-a-real-password-7Qx2", "SECRET_KEY": "demo-django-secret-key-4Hk9"}
 #: GetAtt values a deploy would know; the demo states them.
 DEPLOY_VALUES = {
@@ -41,13 +44,9 @@ DEPLOY_VALUES = {
 }
 
 
-@dataclass(frozen=True)
-class Migration:
-    """What the emulated ECS agent does with the step's task."""
-
-    seconds: float
-    exit_code: int
-    lines: tuple[str, ...]
+def migration(seconds: float, exit_code: int, *lines: str) -> AgentScript:
+    """What the emulated ECS agent does with the step's migrate task."""
+    return AgentScript(seconds, {"migrate": exit_code}, {"migrate": lines})
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class Step:
     function: str
     expected: str
     image_tag: str = "v1"
-    migration: Migration | None = None
+    migration: AgentScript | None = None
     #: Every fragment must appear in the Reason (FAILED) or the step is unexpected.
     reason_has: tuple[str, ...] = ()
     min_invocations: int = 1
@@ -75,27 +74,30 @@ class Outcome:
 STEPS = (
     Step("Secrets Create: resolve the database password (NoEcho)", "Secrets", "Create",
          "SecretsResolverFunction", "SUCCESS"),
-    Step("MigrateTask Create: the first migration outlives one Lambda invocation", "MigrateTask", "Create",
-         "EcsTaskRunnerFunction", "SUCCESS",
-         migration=Migration(8.0, 0, (
+    Step("MigrateTask Create: the migration runs 6.5 s, longer than the runner's 6 s Lambda timeout allows",
+         "MigrateTask", "Create", "EcsTaskRunnerFunction", "SUCCESS",
+         migration=migration(
+             6.5, 0,
              "Operations to perform:",
              "  Apply all migrations: admin, auth, contenttypes, sessions, todo",
              "Running migrations:",
              "  Applying todo.0001_initial... OK",
-         )), min_invocations=2),
+         ), min_invocations=2),
     Step("MigrateTask Update to v2: the migration fails", "MigrateTask", "Update",
          "EcsTaskRunnerFunction", "FAILED", image_tag="v2",
-         migration=Migration(2.0, 1, (
+         migration=migration(
+             2.0, 1,
              "Running migrations:",
              "  Applying todo.0002_todoitem_due_date...",
              "django.db.utils.OperationalError: (1054, \"Unknown column 'due_date' in 'field list'\")",
-         )), reason_has=("exited with code 1", "Unknown column 'due_date'")),
+         ), reason_has=("exited with code 1", "Unknown column 'due_date'")),
     Step("MigrateTask Update to v3: the fixed migration succeeds", "MigrateTask", "Update",
          "EcsTaskRunnerFunction", "SUCCESS", image_tag="v3",
-         migration=Migration(2.0, 0, (
+         migration=migration(
+             2.0, 0,
              "Running migrations:",
              "  Applying todo.0002_todoitem_due_date... OK",
-         ))),
+         )),
     Step("MigrateTask Delete: Delete is not in RunOn, so no task runs", "MigrateTask", "Delete",
          "EcsTaskRunnerFunction", "SUCCESS", image_tag="v3"),
     Step("Secrets Delete: nothing to clean up", "Secrets", "Delete", "SecretsResolverFunction", "SUCCESS"),
@@ -113,64 +115,6 @@ def find_root(start: Path | None = None) -> Path:
                         "or pass --root")
 
 
-class EcsAgentPlayer:
-    """Watches moto for new tasks and stops each with the current step's migration outcome."""
-
-    def __init__(self, cluster: str, say: Callable[[str], None]) -> None:
-        from .ecs_agent import EcsAgent
-
-        self.agent = EcsAgent()
-        self.cluster = cluster
-        self.say = say
-        self.migration: Migration | None = None
-        self._seen: dict[str, float] = {}
-        self._done: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="ecs-agent")
-        self.errors: list[str] = []
-
-    def __enter__(self) -> EcsAgentPlayer:
-        self.agent.hold()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.agent.release()
-
-    def _task_arns(self) -> list[str]:
-        for _ in range(5):
-            try:
-                return self.agent.task_arns(self.cluster)
-            except RuntimeError:  # moto's dict changed while the server thread added a task
-                time.sleep(0.01)
-        return []
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.1):
-            now = time.monotonic()
-            for arn in self._task_arns():
-                if arn in self._done:
-                    continue
-                migration = self.migration
-                short = arn.rsplit("/", 1)[-1][:8]
-                if arn not in self._seen:
-                    self._seen[arn] = now
-                    if migration:
-                        self.say(f"ECS agent (emulated): task {short} RUNNING; it will exit "
-                                 f"{migration.exit_code} after {migration.seconds:g} s")
-                if migration is None or now - self._seen[arn] < migration.seconds:
-                    continue
-                try:
-                    self.agent.stop(arn, {"migrate": migration.exit_code}, logs={"migrate": list(migration.lines)})
-                except Exception as exc:
-                    self.errors.append(f"{type(exc).__name__}: {exc}")
-                self._done.add(arn)
-                self.say(f"ECS agent (emulated): task {short} STOPPED, container migrate exit code "
-                         f"{migration.exit_code}; {len(migration.lines)} log lines written to CloudWatch Logs")
-
-
 class Demo:
     def __init__(self, root: Path, out: TextIO, err: TextIO | None, runner_timeout: float) -> None:
         self.root = root
@@ -180,6 +124,8 @@ class Demo:
         self.started = time.monotonic()
         self.step_started = self.started
         self._lock = threading.Lock()
+        self._last_said = self.started
+        self._hops_started = 0
         self.values: dict[str, str] = {"AWS::StackName": STACK_NAME, **DEPLOY_VALUES}
         self.physical_ids: dict[str, str] = {}
         self.properties: dict[str, dict[str, Any]] = {}
@@ -187,7 +133,14 @@ class Demo:
 
     def say(self, text: str) -> None:
         with self._lock:
-            print(f"  [{time.monotonic() - self.step_started:5.1f}s] {text}", file=self.out, flush=True)
+            self._last_said = time.monotonic()
+            print(f"  [{self._last_said - self.step_started:5.1f}s] {text}", file=self.out, flush=True)
+
+    def _heartbeat(self, done: threading.Event) -> None:
+        """Live progress: a line every HEARTBEAT_S while nothing else was said."""
+        while not done.wait(0.25):
+            if time.monotonic() - self._last_said >= HEARTBEAT_S:
+                self.say(f"... waiting (invocation {self._hops_started} running)")
 
     # -- seeding ----------------------------------------------------------------
 
@@ -254,7 +207,7 @@ class Demo:
         return event
 
     def run_step(self, number: int, step: Step, specs: Mapping[str, FunctionSpec], aws: MotoAws,
-                 agent: EcsAgentPlayer) -> Outcome:
+                 agent: AgentPlayer) -> Outcome:
         spec = specs[step.function]
         timeout = self.runner_timeout if step.function == "EcsTaskRunnerFunction" else None
         runner = LocalLambda(spec, aws, timeout=timeout, on_progress=self._progress)
@@ -262,10 +215,18 @@ class Demo:
         print(f"  {step.request_type} {step.logical_id} -> {spec.logical_id} ({spec.handler}, "
               f"Lambda timeout {runner.timeout:g} s)", file=self.out, flush=True)
         event = self.event(step)
-        agent.migration = step.migration
-        self.step_started = time.monotonic()
-        invocation = runner.invoke(event)
-        agent.migration = None
+        agent.script = step.migration
+        self.step_started = self._last_said = time.monotonic()
+        self._hops_started = 0
+        done = threading.Event()
+        ticker = threading.Thread(target=self._heartbeat, args=(done,), daemon=True, name="demo-heartbeat")
+        ticker.start()
+        try:
+            invocation = runner.invoke(event)
+        finally:
+            done.set()
+            ticker.join()
+        agent.script = None
         body = invocation.response or {}
         if invocation.status == "SUCCESS" and step.request_type != "Delete":
             self.physical_ids[step.logical_id] = str(body.get("PhysicalResourceId"))
@@ -291,6 +252,7 @@ class Demo:
                 print(progress.detail, file=self.err, flush=True)
             return
         if progress.kind == "hop-start":
+            self._hops_started = progress.hop + 1
             self.say(f"invocation {progress.hop + 1} started (child process)")
         else:
             self.say(f"invocation {progress.hop + 1}: {progress.detail}")
@@ -314,7 +276,7 @@ class Demo:
                   f"the runner's timeout is {self.runner_timeout:g} s so a long task continues in a new invocation.",
                   file=self.out)
             print("  Seeded from the stack: " + "; ".join(seeded), file=self.out, flush=True)
-            with EcsAgentPlayer(STACK_NAME, self.say) as agent:
+            with AgentPlayer(self.say, STACK_NAME) as agent:
                 for number, step in enumerate(STEPS, 1):
                     outcomes.append(self.run_step(number, step, specs, aws, agent))
                 if agent.errors:

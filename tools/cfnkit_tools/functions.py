@@ -99,8 +99,18 @@ def read_function(template_path: str | Path, logical_id: str, stack_name: str = 
         attribute=attribute,
         layer_paths=tuple(layer_paths),
         environment=environment,
-        timeout=float(props.get("Timeout", DEFAULT_TIMEOUT_S)),
-        memory_mb=int(props.get("MemorySize", DEFAULT_MEMORY_MB)),
+        timeout=_number(resolver.resolve(props.get("Timeout", DEFAULT_TIMEOUT_S)), "Timeout", logical_id),
+        memory_mb=int(_number(resolver.resolve(props.get("MemorySize", DEFAULT_MEMORY_MB)), "MemorySize", logical_id)),
         runtime=str(props.get("Runtime", "python3")),
         notes=tuple(notes),
     )
+
+
+def _number(value: Any, name: str, logical_id: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise TemplateError(f"{logical_id}: {name} must be a number (got {value!r})") from exc
+    if number <= 0:
+        raise TemplateError(f"{logical_id}: {name} must be positive (got {value!r})")
+    return number

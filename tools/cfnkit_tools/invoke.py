@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from .agent_player import AgentPlayer, AgentScript
 from .awsenv import MotoAws, RealAws, load_fixture
 from .cfn_yaml import TemplateError
 from .functions import read_function
@@ -71,8 +73,12 @@ def run_invoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         elif progress.kind == "hop-end":
             print(format_hop(progress), file=out, flush=True)
 
+    def say(text: str) -> None:
+        print(f"  {text}", file=out, flush=True)
+
     aws: MotoAws | RealAws = RealAws() if args.aws else MotoAws(fixture)
-    with aws:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(aws)
         runner = LocalLambda(spec, aws, timeout=args.timeout, on_progress=on_progress)
         print(
             f"{event.get('RequestType', '?')} {event.get('LogicalResourceId', '?')} -> {spec.logical_id} "
@@ -80,6 +86,10 @@ def run_invoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"on {aws.description}",
             file=out, flush=True,
         )
+        if isinstance(aws, MotoAws) and fixture.get("ecs_agent"):
+            stack.enter_context(aws.in_this_process())
+            say("ECS agent (emulated): moto runs no containers; tasks stop as the fixture's ecs_agent says")
+            stack.enter_context(AgentPlayer(say, script=AgentScript.from_fixture(fixture["ecs_agent"])))
         result: Invocation = runner.invoke(event)
     if args.json:
         body = result.response

@@ -201,16 +201,21 @@ class LocalLambda:
         )
         reader = threading.Thread(target=self._forward, args=(process, number, started), daemon=True)
         reader.start()
-        if not self._wait(process, started_file):
+        finished = self._wait(process, started_file)
+        if not finished:
             process.kill()
             process.wait()
-            reader.join(timeout=5)
-            return f"killed at the timeout (Task timed out after {self.timeout:g} seconds)"
         reader.join(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
+        if not finished:
+            return f"killed at the timeout (Task timed out after {self.timeout:g} seconds)"
         if not result_file.exists():
             return f"error: the process exited with code {process.returncode} before the handler returned"
         outcome = json.loads(result_file.read_text(encoding="utf-8"))
         if "error" in outcome:
+            for line in str(outcome.get("traceback", "")).splitlines():
+                self.on_progress(Progress("log", number, time.monotonic() - started, line))
             return f"error: {outcome['error']}"
         return None
 

@@ -1,0 +1,154 @@
+"""cfnkit event: protocol-complete events for the example stack's custom resources."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cfnkit.protocol import RequestType, parse_request
+
+STACK = Path(__file__).resolve().parents[2] / "examples" / "todobackend" / "stack.yaml"
+
+RUNNER_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:cfnkit-EcsTaskRunner"
+
+
+def event_of(ran: Any) -> dict:
+    assert ran.code == 0, ran.err
+    return json.loads(ran.out)
+
+
+def test_create_resolves_refs_subs_imports_and_defaults(cfnkit: Callable[..., Any]) -> None:
+    event = event_of(cfnkit("event", "create", "--template", STACK, "--resource", "MigrateTask"))
+
+    request = parse_request(event)
+    assert request.request_type is RequestType.CREATE
+    assert request.physical_id is None
+    assert event["ServiceToken"] == RUNNER_TOKEN
+    assert event["ResourceType"] == "Custom::EcsTask"
+    assert event["StackId"].startswith("arn:aws:cloudformation:us-east-1:123456789012:stack/todobackend/")
+    props = event["ResourceProperties"]
+    assert props["ServiceToken"] == RUNNER_TOKEN
+    assert props["ServiceTimeout"] == "1200"
+    assert props["Cluster"] == "todobackend"  # ClusterName: !Ref AWS::StackName
+    assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "ENABLED"
+    assert props["Count"] == "1"
+    assert props["EnableExecuteCommand"] == "false"
+    assert props["SuccessExitCodes"] == ["0"]
+    assert "OldResourceProperties" not in event
+
+
+def test_values_only_a_deploy_knows_become_named_placeholders(cfnkit: Callable[..., Any]) -> None:
+    ran = cfnkit("event", "create", "--template", STACK, "--resource", "MigrateTask")
+
+    props = event_of(ran)["ResourceProperties"]
+    assert props["TaskDefinition"] == "<MigrateTaskDefinition>"
+    assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == ["<Subnets>"]
+    assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"] == ["<ApplicationSecurityGroup>"]
+    assert "<MigrateTaskDefinition>" in ran.err
+    assert "--parameter" in ran.err
+
+
+def test_parameters_fill_refs_lists_pseudo_parameters_and_exports(cfnkit: Callable[..., Any]) -> None:
+    event = event_of(cfnkit(
+        "event", "create", "--template", STACK, "--resource", "MigrateTask",
+        "--parameter", "AWS::StackName=shop", "--parameter", "AWS::Region=eu-west-1",
+        "-p", "Subnets=subnet-1,subnet-2", "-p", "ApplicationSecurityGroup=sg-9",
+        "-p", "MigrateTaskDefinition=arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-migrate:7",
+        "-p", "CfnkitStackName=tools",
+        "-p", "tools-EcsTaskRunner=arn:aws:lambda:eu-west-1:123456789012:function:runner",
+    ))
+
+    props = event["ResourceProperties"]
+    assert props["Cluster"] == "shop"
+    assert props["TaskDefinition"] == "arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-migrate:7"
+    assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == ["subnet-1", "subnet-2"]
+    assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"] == ["sg-9"]
+    assert event["ServiceToken"] == "arn:aws:lambda:eu-west-1:123456789012:function:runner"
+    assert event["StackId"].startswith("arn:aws:cloudformation:eu-west-1:123456789012:stack/shop/")
+
+
+def test_secrets_resource_takes_the_parameter_default(cfnkit: Callable[..., Any]) -> None:
+    event = event_of(cfnkit("event", "create", "--template", STACK, "--resource", "Secrets"))
+
+    assert event["ResourceType"] == "Custom::SecretsResolver"
+    assert event["ResourceProperties"] == {
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:cfnkit-SecretsResolver",
+        "ServiceTimeout": "60",
+        "SecretId": "todobackend/credentials",
+        "Keys": ["MYSQL_PASSWORD"],
+    }
+    assert ran_has_no_placeholders(event)
+
+
+def ran_has_no_placeholders(event: dict) -> bool:
+    return "<" not in json.dumps(event["ResourceProperties"])
+
+
+def test_update_carries_old_properties_and_the_physical_id(cfnkit: Callable[..., Any]) -> None:
+    event = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "Secrets",
+                            "--physical-id", "todobackend-Secrets-1"))
+
+    request = parse_request(event)
+    assert request.request_type is RequestType.UPDATE
+    assert event["PhysicalResourceId"] == "todobackend-Secrets-1"
+    assert event["OldResourceProperties"] == event["ResourceProperties"]
+
+
+def test_update_takes_old_properties_from_a_file(cfnkit: Callable[..., Any], tmp_path: Path) -> None:
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"SecretId": "todobackend/old", "Keys": ["MYSQL_PASSWORD"]}))
+
+    event = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "Secrets",
+                            "--old-properties", old))
+
+    assert event["OldResourceProperties"] == {
+        "SecretId": "todobackend/old",
+        "Keys": ["MYSQL_PASSWORD"],
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:cfnkit-SecretsResolver",
+    }
+
+
+def test_update_and_delete_default_to_the_cores_physical_id(cfnkit: Callable[..., Any]) -> None:
+    create = event_of(cfnkit("event", "create", "--template", STACK, "--resource", "Secrets"))
+    delete = event_of(cfnkit("event", "delete", "--template", STACK, "--resource", "Secrets",
+                             "--response-url", "http://127.0.0.1:9/r", "--request-id", "req-1"))
+
+    expected = parse_request(create).default_physical_id()
+    assert delete["PhysicalResourceId"] == expected
+    assert delete["RequestType"] == "Delete"
+    assert delete["ResponseURL"] == "http://127.0.0.1:9/r"
+    assert delete["RequestId"] == "req-1"
+    assert "OldResourceProperties" not in delete
+
+
+def test_output_file(cfnkit: Callable[..., Any], tmp_path: Path) -> None:
+    target = tmp_path / "event.json"
+
+    ran = cfnkit("event", "delete", "--template", STACK, "--resource", "Secrets", "-o", target)
+
+    assert ran.code == 0
+    assert ran.out == ""
+    assert json.loads(target.read_text())["RequestType"] == "Delete"
+
+
+def test_a_resource_that_is_not_custom_is_an_input_error(cfnkit: Callable[..., Any]) -> None:
+    ran = cfnkit("event", "create", "--template", STACK, "--resource", "ApplicationCluster")
+
+    assert ran.code == 3
+    assert ran.err == "cfnkit: error: ApplicationCluster is AWS::ECS::Cluster, not a custom resource\n"
+
+
+def test_an_unknown_resource_lists_the_custom_resources(cfnkit: Callable[..., Any]) -> None:
+    ran = cfnkit("event", "create", "--template", STACK, "--resource", "Migrate")
+
+    assert ran.code == 3
+    assert ran.err.endswith("has no resource Migrate; its custom resources: MigrateTask, Secrets\n")
+
+
+def test_a_malformed_parameter_is_an_input_error(cfnkit: Callable[..., Any]) -> None:
+    ran = cfnkit("event", "create", "--template", STACK, "--resource", "Secrets", "-p", "SecretId")
+
+    assert ran.code == 3
+    assert ran.err == "cfnkit: error: --parameter 'SecretId': expected KEY=VALUE\n"

@@ -1,0 +1,54 @@
+"""Reading a function's settings from a SAM template, like sam local invoke."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cfnkit_tools.cfn_yaml import TemplateError
+from cfnkit_tools.functions import read_function
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = Path(__file__).resolve().parent / "fixtures" / "sample" / "template.yaml"
+
+
+def test_the_runner_function_of_the_project_template() -> None:
+    spec = read_function(REPO / "template.yaml", "EcsTaskRunnerFunction")
+
+    assert spec.code_dir == REPO / "functions" / "ecs_task_runner"
+    assert spec.handler == "app.handler"
+    assert spec.layer_paths == (REPO / "layers" / "core",)
+    assert spec.environment == {"CFNKIT_LOG_LEVEL": "INFO"}
+    assert spec.timeout == 900
+    assert spec.memory_mb == 256
+    assert spec.function_name == "cfnkit-EcsTaskRunner"
+
+
+def test_globals_are_merged_and_the_function_wins() -> None:
+    spec = read_function(SAMPLE, "SampleFunction", stack_name="tests")
+
+    assert spec.timeout == 4
+    assert spec.memory_mb == 192
+    assert spec.environment == {"SAMPLE_GLOBAL": "from-globals", "SAMPLE_GREETING": "hello"}
+    assert spec.function_name == "tests-Sample"
+
+
+def test_a_built_layer_is_imported_from_python(tmp_path: Path) -> None:
+    (tmp_path / "layer" / "python").mkdir(parents=True)
+    (tmp_path / "src").mkdir()
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Resources:\n"
+        "  L: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: layer}}\n"
+        "  F: {Type: AWS::Serverless::Function, Properties: {CodeUri: src, Handler: a.b, Layers: [!Ref L]}}\n"
+    )
+
+    spec = read_function(template, "F")
+
+    assert spec.layer_paths == (tmp_path / "layer" / "python",)
+    assert spec.timeout == 3
+
+
+def test_an_unknown_function_lists_the_functions() -> None:
+    with pytest.raises(TemplateError, match="its functions: SampleFunction, SilentFunction"):
+        read_function(SAMPLE, "Nope")
