@@ -50,5 +50,5 @@ def test_a_built_layer_is_imported_from_python(tmp_path: Path) -> None:
 
 
 def test_an_unknown_function_lists_the_functions() -> None:
-    with pytest.raises(TemplateError, match="its functions: SampleFunction, SilentFunction"):
+    with pytest.raises(TemplateError, match="its functions: BrokenFunction, SampleFunction, SilentFunction"):
         read_function(SAMPLE, "Nope")
