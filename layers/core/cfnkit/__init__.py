@@ -11,7 +11,8 @@
 The core is stdlib-only; boto3/botocore are imported lazily where AWS is called.
 """
 
-from .awsparams import api_params
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     CfnkitError,
     ContinuationFailed,
@@ -25,7 +26,35 @@ from .handler import CustomResource
 from .logs import get_logger, redactor
 from .protocol import Request, RequestType, Response, Status
 from .provider import InProgress, Outcome, Provider, Result, State
-from .schema import Boolean, Field, Integer, Json, List, Map, Number, Object, Schema, String, not_both
+
+if TYPE_CHECKING:
+    from .awsparams import api_params
+    from .schema import Boolean, Field, Integer, Json, List, Map, Number, Object, Schema, String, not_both
+
+#: Names loaded on first use: `import cfnkit` stays cheap for providers that do not
+#: declare a schema or pass AWS parameters through (PEP 562 module __getattr__).
+_LAZY = {
+    "api_params": "awsparams",
+    **dict.fromkeys(
+        ("Boolean", "Field", "Integer", "Json", "List", "Map", "Number", "Object", "Schema", "String", "not_both"),
+        "schema",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cfnkit' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 __all__ = [
     "Boolean",

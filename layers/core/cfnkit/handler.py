@@ -386,9 +386,10 @@ class CustomResource:
         return self._response(request, Status.FAILED, physical_id, reason)
 
     def _success(self, request: Request, result: Result) -> Response:
-        if not isinstance(result.data, Mapping):
+        data: Any = result.data  # typed as a Mapping, but providers are user code
+        if not isinstance(data, Mapping):
             return self._failed(request, f"{type(self.provider).__name__} returned Data that is not an object "
-                                         f"({type(result.data).__name__})")
+                                         f"({type(data).__name__})")
         if result.no_echo:
             logs.redactor.add_value(dict(result.data))
         physical_id: Any

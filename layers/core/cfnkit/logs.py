@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import datetime
 import json
 import logging
 import os
 import re
 import sys
 import threading
+import time
 import types
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -117,9 +117,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
-            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}+00:00",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

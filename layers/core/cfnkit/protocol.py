@@ -10,7 +10,6 @@ Facts this module enforces (AWS CloudFormation custom resource reference):
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -72,11 +71,15 @@ class Request:
 
     def token(self, *extra: str, length: int = 32) -> str:
         """A deterministic token for this request (stable across redeliveries)."""
+        import hashlib
+
         material = "\x1f".join((self.stack_id, self.logical_id, self.request_id, *extra))
         return hashlib.sha256(material.encode()).hexdigest()[:length]
 
     def default_physical_id(self) -> str:
         """Create's default id: stable for this stack and logical id, never random."""
+        import hashlib
+
         digest = hashlib.sha256(f"{self.stack_id}\x1f{self.logical_id}".encode()).hexdigest()[:12]
         return f"{self.stack_name}-{self.logical_id}-{digest}"[-200:]
 

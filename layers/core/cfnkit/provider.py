@@ -5,11 +5,13 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ProviderError
 from .protocol import Request
-from .schema import Schema
+
+if TYPE_CHECKING:  # the schema module loads only when a provider declares a schema
+    from .schema import Schema
 
 #: JSON-safe state a provider keeps between polls (it travels inside the event
 #: of a continued invocation, so it must stay small).

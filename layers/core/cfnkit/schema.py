@@ -7,7 +7,6 @@ was expected, never the value) and raises one InvalidProperties.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,6 +42,8 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     lowered = {c.lower(): c for c in options}
     if name.lower() in lowered:
         return f" (did you mean {lowered[name.lower()]}?)"
+    import difflib
+
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
 

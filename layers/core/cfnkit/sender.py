@@ -10,14 +10,16 @@ or denied stays so). The URL's query (its signature) is never logged.
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from .logs import get_logger, hide_query, strip_query
+
+if TYPE_CHECKING:
+    import random
 
 log = get_logger("sender")
 
@@ -78,7 +80,11 @@ class HttpSender:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.clock: Clock = clock or SystemClock()
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        if rng is None:
+            import random
+
+            rng = random.Random()  # noqa: S311 - jitter, not cryptography
+        self.rng = rng
 
     def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
         safe_url = strip_query(url)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,6 +120,8 @@ class LambdaInvoker:
 
 
 def _write_local(directory: str, payload: bytes) -> None:
+    import tempfile
+
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".continuation-", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
