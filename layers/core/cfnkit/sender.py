@@ -14,7 +14,6 @@ import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
 
 from .logs import get_logger, hide_query, strip_query
 
@@ -131,6 +130,7 @@ class HttpSender:
     def _attempt(self, url: str, body: bytes, budget: float | None) -> tuple[int | None, str]:
         import http.client
         import ssl
+        from urllib.parse import urlsplit
 
         started = self.clock.now()
         connect_timeout = self.connect_timeout if budget is None else min(self.connect_timeout, budget)

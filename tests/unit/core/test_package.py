@@ -40,5 +40,5 @@ def test_import_cfnkit_loads_no_heavy_or_optional_module() -> None:
                                 capture_output=True, text=True).stdout.split())
     assert {"cfnkit", "cfnkit.handler"} <= loaded
     heavy = {"cfnkit.schema", "cfnkit.awsparams", "cfnkit.testing", "botocore", "boto3", "difflib", "hashlib",
-             "random", "tempfile", "datetime", "http.client", "ssl", "uuid"}
+             "random", "tempfile", "datetime", "http.client", "ssl", "uuid", "urllib.parse"}
     assert loaded & heavy == set()
