@@ -119,7 +119,8 @@ def _event(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         out.write(text)
-    if stack.resolver.placeholders:
-        print(f"note: placeholders for values only a deploy knows: {', '.join(stack.resolver.placeholders)} "
+    placeholders = stack.placeholders_in(event)
+    if placeholders:
+        print(f"note: placeholders for values only a deploy knows: {', '.join(placeholders)} "
               "(set them with --parameter NAME=VALUE)", file=err)
     return 0

@@ -12,6 +12,7 @@ container's log lines to moto's CloudWatch Logs.
 from __future__ import annotations
 
 import argparse
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -102,6 +103,15 @@ STEPS = (
          "EcsTaskRunnerFunction", "SUCCESS", image_tag="v3"),
     Step("Secrets Delete: nothing to clean up", "Secrets", "Delete", "SecretsResolverFunction", "SUCCESS"),
 )
+
+
+_TASK_ARN = re.compile(r"(?:[Tt]ask )?arn:aws:ecs:[^:\s]+:\d+:task/[^/\s]+/([0-9a-f]{8})[0-9a-f-]*")
+
+
+def short_reason(reason: str, width: int = 100) -> str:
+    """A Reason for the timeline: task ARNs shortened to their id's head, cut to width."""
+    text = _TASK_ARN.sub(lambda m: f"task {m.group(1)}", reason)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -202,8 +212,8 @@ class Demo:
             physical_id=self.physical_ids.get(step.logical_id),
             old_properties=self.properties.get(step.logical_id) if step.request_type == "Update" else None,
         )
-        if stack.resolver.placeholders:
-            raise TemplateError(f"the demo left placeholders in {step.logical_id}: {stack.resolver.placeholders}")
+        if stack.placeholders_in(event):
+            raise TemplateError(f"the demo left placeholders in {step.logical_id}: {stack.placeholders_in(event)}")
         return event
 
     def run_step(self, number: int, step: Step, specs: Mapping[str, FunctionSpec], aws: MotoAws,
@@ -275,7 +285,11 @@ class Demo:
                   "with the core layer; responses are PUT by cfnkit's sender to a local server on 127.0.0.1; "
                   f"the runner's timeout is {self.runner_timeout:g} s so a long task continues in a new invocation.",
                   file=self.out)
-            print("  Seeded from the stack: " + "; ".join(seeded), file=self.out, flush=True)
+            print("  Events: made from the stack by `cfnkit event`'s code (stack name todobackend); "
+                  "seeded in moto from the same stack:", file=self.out)
+            for line in seeded:
+                print(f"    - {line}", file=self.out)
+            self.out.flush()
             with AgentPlayer(self.say, STACK_NAME) as agent:
                 for number, step in enumerate(STEPS, 1):
                     outcomes.append(self.run_step(number, step, specs, aws, agent))
@@ -294,7 +308,7 @@ class Demo:
                 str(number), f"{outcome.step.logical_id} {outcome.step.request_type}", outcome.step.expected,
                 (outcome.invocation.status or "none") + ("" if outcome.ok else " (!)"),
                 f"{outcome.invocation.seconds:.1f}s", str(len(outcome.invocation.hops)),
-                reason if len(reason) <= 90 else reason[:87] + "...",
+                short_reason(reason),
             ))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
         for row in rows:

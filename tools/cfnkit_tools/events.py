@@ -80,6 +80,11 @@ class ConsumerStack:
             )
         return str(resource["Type"]), stringify(props)
 
+    def placeholders_in(self, event: Mapping[str, Any]) -> list[str]:
+        """The placeholders that ended up in the event (an unresolved ServiceToken import is not one)."""
+        text = json.dumps(event)
+        return [p for p in self.resolver.placeholders if json.dumps(p)[1:-1] in text]
+
     def event(
         self,
         request_type: str,
