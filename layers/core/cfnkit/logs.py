@@ -116,13 +116,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request ids, fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        doc: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}+00:00",
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+        doc: dict[str, Any] = {"message": record.getMessage()}
         doc.update(_request_fields.get())
         fields = getattr(record, "fields", None)
         if isinstance(fields, Mapping):
@@ -132,19 +126,32 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_text:
             # The record factory already formatted (and redacted) the traceback.
             doc["exception"] = record.exc_text
-        # Redact every string before encoding (a secret's repr inside a traceback would
-        # be escaped again by JSON) and the encoded line after (JSON-escaped forms).
-        return redactor.redact(json.dumps(_redact_tree(doc), default=str, ensure_ascii=False))
+        # Redact each value before encoding, not the encoded line: a secret's repr in a
+        # traceback would be escaped again by JSON, and masking an encoded line could
+        # break it (a NoEcho value "true" or "200" would hit JSON literals).
+        line = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}+00:00",
+            "level": record.levelname,
+            "logger": record.name,
+            **_redact_tree(doc),
+        }
+        return json.dumps(line, ensure_ascii=False)
 
 
 def _redact_tree(value: Any) -> Any:
+    """value with every string (keys too) redacted; numbers that are secrets become MASK."""
     if isinstance(value, str):
         return redactor.redact(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float):
+        return value if redactor.redact(str(value)) == str(value) else MASK
     if isinstance(value, Mapping):
-        return {key: _redact_tree(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
+        return {redactor.redact(str(key)): _redact_tree(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
         return [_redact_tree(item) for item in value]
-    return value
+    return redactor.redact(str(value))
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -238,3 +238,17 @@ def test_json_formatter_formats_a_record_that_still_has_exc_info() -> None:
     line = json.loads(logs.JsonFormatter().format(record))
     assert line["exception"].endswith("KeyError: '****'")
     assert CANARY not in json.dumps(line)
+
+
+def test_json_lines_stay_valid_when_secrets_look_like_json_literals(capfd: pytest.CaptureFixture[str]) -> None:
+    logs.install()
+    redactor.add_value({"Flag": "true", "Port": 5432, "Word": "null", "Id": "7731"})
+    capfd.readouterr()
+    get_logger("t").info("port 5432", extra={"fields": {"ok": True, "none": None, "port": 5432, "ids": (7731, 1),
+                                                         "5432": "key", "other": {1, 2}, "obj": ValueError("5432")}})
+    out, _ = capfd.readouterr()
+    line = json.loads(out)
+    assert (line["message"], line["ok"], line["none"], line["port"], line["ids"]) == (
+        "port ****", True, None, "****", ["****", 1])
+    assert (line["****"], line["other"], line["obj"]) == ("key", [1, 2], "****")
+    assert line["level"] == "INFO"
