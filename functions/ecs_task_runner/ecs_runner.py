@@ -84,6 +84,8 @@ CLIENT_TOKEN_LENGTH = 64
 #: Capacity failures are retried after 1, 2, 4, ... seconds, at most this long apart.
 MAX_BACKOFF_S = 30.0
 POLL_INTERVAL_S = 1.0
+#: How long after RunTask a task DescribeTasks reports MISSING is still waited for.
+MISSING_GRACE_S = 30.0
 #: The part of the 4096-byte response a failure Reason may use (ids and keys need the rest).
 REASON_BUDGET_BYTES = 3300
 MAX_LOG_LINE_BYTES = 400
@@ -420,7 +422,7 @@ class EcsTaskRunner(Provider):
                      "last_failure": last},
                     interval=delay,
                 )
-        running = {**state, "phase": "running", "tasks": tasks}
+        running = {**state, "phase": "running", "tasks": tasks, "running_since": self._now()}
         running.pop("params", None)
         running.pop("retry_at", None)
         return InProgress(running, interval=POLL_INTERVAL_S)
@@ -466,6 +468,12 @@ class EcsTaskRunner(Provider):
             self._raise_cluster_problem(exc, state)
             raise
         if reply.get("failures"):
+            since = float(state.get("running_since", 0.0))
+            if self._now() - since < MISSING_GRACE_S:
+                # ECS is eventually consistent: a task just started may not be described yet.
+                log.info("DescribeTasks does not know the task yet", extra={"fields": {
+                    "failures": reply["failures"]}})
+                return InProgress(dict(state), interval=POLL_INTERVAL_S)
             described = "; ".join(self._describe_failure(f) for f in reply["failures"])
             raise ProviderError(f"DescribeTasks could not find the task: {described}")
         by_arn = {t["taskArn"]: t for t in reply.get("tasks", [])}

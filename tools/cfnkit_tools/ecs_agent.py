@@ -23,7 +23,6 @@ the same process (it edits moto's backend objects).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,14 +82,15 @@ class EcsAgent:
     def task_arns(self, cluster: str | None = None) -> list[str]:
         """Every task moto knows, optionally of one cluster (name or ARN), in start order."""
         name = cluster.rsplit("/", 1)[-1] if cluster else None
-        return [arn for cluster_name, tasks in self.backend.tasks.items() if name in (None, cluster_name)
-                for arn in tasks]
+        # Copies: moto's server thread may add a task while we look.
+        return [arn for cluster_name, tasks in list(self.backend.tasks.items()) if name in (None, cluster_name)
+                for arn in list(tasks)]
 
     def task(self, task_arn: str) -> Any:
         """moto's Task object for an ARN or task id."""
         wanted = task_arn.rsplit("/", 1)[-1]
-        for tasks in self.backend.tasks.values():
-            for arn, task in tasks.items():
+        for tasks in list(self.backend.tasks.values()):
+            for arn, task in list(tasks.items()):
                 if arn.rsplit("/", 1)[-1] == wanted:
                     return task
         raise KeyError(f"moto has no task {task_arn}")
@@ -135,23 +135,24 @@ class EcsAgent:
         task.last_status = "STOPPED"
 
     def write_logs(self, definition: Any, container: str, task_arn: str, lines: Sequence[str]) -> str:
-        """Write lines to the container's awslogs stream; returns the stream name."""
-        import boto3
+        """Write lines to the container's awslogs stream in moto's Logs backend; returns the stream name.
+
+        The backend is written directly (no API call), so this never reaches real AWS
+        whatever the process's credentials or endpoint settings are.
+        """
+        from moto.logs.models import logs_backends
 
         spec = next(c for c in definition.container_definitions if c["name"] == container)
         options = (spec.get("logConfiguration") or {}).get("options") or {}
         group = options["awslogs-group"]
         stream = f"{options['awslogs-stream-prefix']}/{container}/{task_arn.rsplit('/', 1)[-1]}"
-        client = boto3.client("logs", region_name=options.get("awslogs-region") or self.region)
-        with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
-            client.create_log_group(logGroupName=group)
-        with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
-            client.create_log_stream(logGroupName=group, logStreamName=stream)
+        backend = logs_backends[self.account_id][options.get("awslogs-region") or self.region]
+        if group not in backend.groups:
+            backend.create_log_group(group, tags={})
+        if stream not in backend.groups[group].streams:
+            backend.create_log_stream(group, stream)
         if lines:
             start = int(time.time() * 1000)
-            client.put_log_events(
-                logGroupName=group,
-                logStreamName=stream,
-                logEvents=[{"timestamp": start + i, "message": line} for i, line in enumerate(lines)],
-            )
+            backend.put_log_events(group, stream, [{"timestamp": start + i, "message": line}
+                                                   for i, line in enumerate(lines)])
         return stream

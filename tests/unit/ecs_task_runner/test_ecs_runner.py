@@ -250,11 +250,24 @@ def test_essential_container_missing_from_the_task_is_a_failure(ecs: Any, ecs_st
                       "stopCode TaskFailedToStart; stoppedReason: Essential container in task exited")
 
 
-def test_missing_task_is_failed(ecs: Any, ecs_stub: Stubber) -> None:
+def test_task_missing_past_the_grace_period_is_failed(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub)
+    for _ in range(30):  # described at 1..30 s after RunTask; MISSING is tolerated for 30 s
+        ecs_stub.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": TASK, "reason": "MISSING"}]})
+    clock = FakeClock()
+    reason = reason_of(EcsTaskRunner(ecs, clock=clock), PROPS, clock)
+    assert reason == f"DescribeTasks could not find the task: MISSING on {TASK}"
+
+
+def test_task_not_yet_described_after_run_task_is_waited_for(ecs: Any, ecs_stub: Stubber) -> None:
     expect_lookup(ecs_stub)
     expect_run(ecs_stub)
     ecs_stub.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": TASK, "reason": "MISSING"}]})
-    assert reason_of(EcsTaskRunner(ecs), PROPS) == f"DescribeTasks could not find the task: MISSING on {TASK}"
+    expect_describe(ecs_stub, stopped())
+    clock = FakeClock()
+    body = handle(EcsTaskRunner(ecs, clock=clock), create_event(PROPS), clock).only
+    assert body["Status"] == "SUCCESS", body["Reason"]
 
 
 def test_reason_keeps_the_newest_log_lines_and_fits_the_response(
