@@ -1,0 +1,236 @@
+"""Render bench results: bench/results/latest.{md,json} and README.md's tables between the markers."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
+OURS, DOC, CRHELPER = "cfnkit", "document (cfnresponse + tasks_stopped waiter)", "crhelper"
+
+
+def _s(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f} s"
+
+
+def _ms(value: float) -> str:
+    return f"{value * 1000:.0f} ms"
+
+
+def _ratio(peer: float | None, ours: float | None) -> str:
+    if peer is None or ours is None or ours <= 0:
+        return "n/a"
+    return f"{peer / ours:.1f}x"
+
+
+def _cell(text: str, limit: int = 110) -> str:
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("|", "\\|") or "(empty)"
+
+
+def _kb(n: int) -> str:
+    return f"{n / 1024:.1f} KiB"
+
+
+def render(results: dict[str, Any]) -> tuple[str, list[str]]:
+    """The markdown, and the list of places where cfnkit was slower than a peer."""
+    m = results["machine"]
+    out: list[str] = []
+    slower: list[str] = []
+    out.append(f"Measured {m['date']} on `{m['uname']}`, {m['cpu']}, Python {m['python']}; "
+               f"moto in-process, response server on 127.0.0.1. Command: `.venv/bin/python bench/run.py` "
+               f"({results.get('duration_s', 0):.0f} s). Ratios are peer / cfnkit (above 1x: cfnkit is faster).")
+    out.append("")
+
+    # 1. report delay
+    delay = results.get("report_delay")
+    if delay:
+        short = [r for r in delay["short"] if "delay" in r]
+        by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in short:
+            by[row["who"]].append(row)
+        out.append("**Report delay**: from the ECS task stopping (the agent emulator marks it STOPPED) to the "
+                   "response reaching the server. Short task: stopped 1-7 s after RunTask (uniform, the same "
+                   "offsets for both). Continuation: 6 s Lambda timeout, stopped 3-6.5 s after RunTask, around "
+                   "the hand-off to the next invocation.")
+        out.append("")
+        out.append("| handler | runs | median | max | DescribeTasks per minute of waiting | median vs cfnkit |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        ours_median = None
+        for who in (OURS, DOC):
+            rows = by.get(who, [])
+            if not rows:
+                continue
+            delays = [r["delay"] for r in rows]
+            med = statistics.median(delays)
+            if who == OURS:
+                ours_median = med
+            rate = statistics.median(r["per_minute"] for r in rows)
+            label = "cfnkit EcsTaskRunner" if who == OURS else "document: cfnresponse + `tasks_stopped` waiter"
+            out.append(f"| {label}, short task | {len(rows)} | {_s(med)} | {_s(max(delays))} | {rate:.0f} | "
+                       f"{_ratio(med, ours_median) if who != OURS else '1.0x'} |")
+        cont = [r for r in delay["continuation"] if "delay" in r]
+        if cont:
+            delays = [r["delay"] for r in cont]
+            after = sum(1 for r in cont if r["stopped_after_handoff"])
+            hops = max(r["hops"] for r in cont)
+            out.append(f"| cfnkit EcsTaskRunner, across a continuation ({after} of {len(cont)} stops after a "
+                       f"hand-off; up to {hops} hop(s)) | {len(cont)} | {_s(statistics.median(delays))} | "
+                       f"{_s(max(delays))} | - | - |")
+        out.append("| document, task longer than the Lambda timeout | - | never | never | 10 | cannot continue: "
+                   "Lambda ends the waiter at its timeout and nothing is sent; the stack waits an hour |")
+        probe = results.get("crhelper_poll")
+        if probe:
+            if probe.get("delay") is not None:
+                cr = (f"| crhelper `poll_create` (1 run; moto stores the `{probe.get('rule')}` rule but never fires "
+                      f"it, so the harness fired it 60 s after creation, as EventBridge would at the latest) | 1 | "
+                      f"{_s(probe['delay'])} | {_s(probe['delay'])} | 1 | {_ratio(probe['delay'], ours_median)} |")
+            else:
+                cr = f"| crhelper `poll_create` | 1 | no answer | - | - | {_cell(str(probe))} |"
+            out.append(cr)
+        out.append("")
+
+    # 2. time to FAILED
+    table = results.get("time_to_failed")
+    if table:
+        out.append("**Time to FAILED** (Lambda timeout 5 s for everyone; median of the repetitions; "
+                   "\"no answer in N s\" means nothing reached the server in the N s we waited). crhelper only "
+                   "speaks HTTPS, so its ResponseURL is a TLS-wrapped copy of the same server (with an http:// "
+                   "URL it never delivers anything: every PUT fails the TLS handshake and it retries forever). "
+                   "The last two rows time how long the handler took to return, and whether it ever did.")
+        out.append("")
+        out.append("| scenario | cfnkit | document | crhelper | document vs cfnkit | crhelper vs cfnkit |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        scenarios: list[str] = []
+        for row in table:
+            if row["scenario"] not in scenarios:
+                scenarios.append(row["scenario"])
+        reasons: dict[str, dict[str, str]] = defaultdict(dict)
+        for scenario in scenarios:
+            cells: dict[str, str] = {}
+            values: dict[str, float | None] = {}
+            for who in (OURS, DOC, CRHELPER):
+                rows = [r for r in table if r["scenario"] == scenario and r["who"] == who]
+                if not rows:
+                    cells[who], values[who] = "-", None
+                    continue
+                if "returned" in rows[0]:
+                    returned = [r["returned"] for r in rows if r["returned"] is not None]
+                    if len(returned) == len(rows):
+                        med = statistics.median(returned)
+                        delivered = any(r.get("answered") for r in rows)
+                        cells[who] = f"returned after {_s(med)}" + ("" if delivered else ", nothing delivered")
+                        values[who] = med
+                    else:
+                        cells[who] = f"did not return in {rows[0].get('waited', 10):.0f} s"
+                        values[who] = None
+                    continue
+                times = [r["time"] for r in rows if "time" in r]
+                if len(times) == len(rows):
+                    med = statistics.median(times)
+                    statuses = {r["status"] for r in rows}
+                    extra = "" if statuses == {"FAILED"} else f" ({'/'.join(sorted(statuses))})"
+                    answers = max(r.get("answers", 1) for r in rows)
+                    if answers > 1:
+                        extra += f", {answers} answers"
+                    cells[who] = f"{_s(med)}{extra}"
+                    values[who] = med
+                    reasons[scenario][who] = rows[0].get("reason", "")
+                else:
+                    cells[who] = f"no answer in {rows[0].get('waited', 10):.0f} s"
+                    values[who] = None
+            ours = values.get(OURS)
+            returns = any("returned" in c for c in cells.values())
+            ratios = ("- (see below)", "- (see below)") if returns else (
+                _ratio(values.get(DOC), ours), _ratio(values.get(CRHELPER), ours))
+            out.append(f"| {scenario} | {cells[OURS]} | {cells[DOC]} | {cells[CRHELPER]} | "
+                       f"{ratios[0]} | {ratios[1]} |")
+            for who in (DOC, CRHELPER):
+                peer = values.get(who)
+                if peer is not None and ours is not None and peer < ours and "returned" not in cells[who]:
+                    slower.append(f"time to FAILED, {scenario}: {who} {_s(peer)} vs cfnkit {_s(ours)}")
+        out.append("")
+        out.append("What the stack shows (the Reason of the first repetition):")
+        out.append("")
+        out.append("| scenario | cfnkit | document | crhelper |")
+        out.append("|---|---|---|---|")
+        for scenario in scenarios:
+            if scenario not in reasons:
+                continue
+            got = reasons[scenario]
+            out.append(f"| {scenario} | " + " | ".join(
+                _cell(got[w]) if w in got else "-" for w in (OURS, DOC, CRHELPER)) + " |")
+        out.append("")
+
+    # 3. cold start
+    cold = results.get("cold_start")
+    if cold:
+        base = statistics.median(cold["import boto3"])
+        out.append(f"**Cold start**: import time of the handler module in a fresh interpreter (median and max of "
+                   f"{len(cold['import boto3'])}, interleaved), module-level code included (the peers create "
+                   "their boto3 clients at import). cfnkit's modules import boto3 only on first use, so the last "
+                   "cfnkit row adds what its first request pays.")
+        out.append("")
+        out.append("| module | median | max | vs `import boto3` |")
+        out.append("|---|---:|---:|---:|")
+        for label, samples in cold.items():
+            med = statistics.median(samples)
+            out.append(f"| {label} | {_ms(med)} | {_ms(max(samples))} | {med / base:.2f}x |")
+        ours_full = statistics.median(cold["cfnkit ecs app.py + its boto3 client"])
+        doc_full = statistics.median(cold["document ECS runner"])
+        if ours_full > doc_full:
+            slower.append(f"cold start including the first boto3 client: cfnkit ECS {_ms(ours_full)} vs "
+                          f"document {_ms(doc_full)}")
+        out.append("")
+
+    # 4. sizes
+    sizes = results.get("sizes")
+    if sizes:
+        how = "`sam build`" if sizes.get("built_with_sam") else "source directories zipped"
+        out.append(f"**Artifact sizes** ({how}; zipped with deflate as `sam package` uploads them). "
+                   "The document's functions are inline ZipFile code (cfnresponse comes with the runtime); "
+                   "the crhelper ones must bundle crhelper." + (f" {sizes['note']}." if sizes.get("note") else ""))
+        out.append("")
+        out.append("| artifact | files | unzipped | zipped |")
+        out.append("|---|---:|---:|---:|")
+        for label, numbers in sizes["artifacts"].items():
+            out.append(f"| {label} | {numbers['files']} | {_kb(numbers['unzipped'])} | {_kb(numbers['zipped'])} |")
+        out.append("")
+    return "\n".join(out), slower
+
+
+def write(results: dict[str, Any], *, readme: bool) -> None:
+    markdown, slower = render(results)
+    results["cfnkit_slower"] = slower
+    if slower:
+        markdown += "\nWhere cfnkit measured slower than a peer:\n\n" + "\n".join(f"- {s}" for s in slower) + "\n"
+    else:
+        markdown += "\ncfnkit was not slower than a peer in any timed row of this run.\n"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.md").write_text("# Benchmark results\n\n" + markdown)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    import sys
+
+    print(markdown, file=sys.__stdout__)
+    if readme:
+        update_readme(ROOT / "README.md", markdown)
+
+
+def update_readme(path: Path, markdown: str) -> bool:
+    """Replace only the text between the markers; False (and README untouched) without them."""
+    text = path.read_text()
+    start, end = text.find(MARK_START), text.find(MARK_END)
+    if start < 0 or end < start:
+        print(f"README.md has no {MARK_START} ... {MARK_END} markers: left untouched")
+        return False
+    new = text[: start + len(MARK_START)] + "\n" + markdown.rstrip() + "\n" + text[end:]
+    if new != text:
+        path.write_text(new)
+    return True
