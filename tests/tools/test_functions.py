@@ -50,5 +50,6 @@ def test_a_built_layer_is_imported_from_python(tmp_path: Path) -> None:
 
 
 def test_an_unknown_function_lists_the_functions() -> None:
-    with pytest.raises(TemplateError, match="its functions: BrokenFunction, SampleFunction, SilentFunction"):
+    functions = "BrokenFunction, SampleFunction, SilentFunction, SleepyFunction"
+    with pytest.raises(TemplateError, match=f"its functions: {functions}"):
         read_function(SAMPLE, "Nope")

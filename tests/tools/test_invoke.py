@@ -141,7 +141,7 @@ def test_an_unknown_function_is_an_input_error(cfnkit: Callable[..., Any], event
 
     assert ran.code == 3
     assert ran.err.startswith("cfnkit: error: ")
-    assert "its functions: BrokenFunction, SampleFunction, SilentFunction" in ran.err
+    assert "its functions: BrokenFunction, SampleFunction, SilentFunction, SleepyFunction" in ran.err
 
 
 def test_fixture_and_aws_together_is_an_input_error(cfnkit: Callable[..., Any],
@@ -173,3 +173,19 @@ def test_moto_replaces_real_credentials_and_points_at_the_server() -> None:
         "AWS_REGION": "eu-west-1",
         "AWS_DEFAULT_REGION": "eu-west-1",
     }
+
+
+def test_a_handler_past_its_timeout_is_killed_like_lambda_does(cfnkit: Callable[..., Any],
+                                                               event_file: Callable[..., Path]) -> None:
+    ran = invoke(cfnkit, "SleepyFunction", event_file())
+
+    assert ran.code == 2
+    assert "invocation 1: killed at the timeout (Task timed out after 1 seconds)" in ran.out
+
+
+def test_a_usage_error_exits_3_not_2(cfnkit: Callable[..., Any], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cfnkit("invoke", "SampleFunction")
+
+    assert exit_info.value.code == 3
+    assert "the following arguments are required: --event/-e" in capsys.readouterr().err

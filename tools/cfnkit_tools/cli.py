@@ -27,7 +27,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="cfnkit", description="Local tools for cfnkit custom resources (no Docker, no AWS needed).")
+    parser = _Parser(
+        prog="cfnkit",
+        description="Local tools for cfnkit custom resources (no Docker, no AWS needed).",
+        epilog="exit codes: 0 SUCCESS (demo: every step as expected), 1 FAILED (demo: a step was not), "
+               "2 no response, 3 usage or input error",
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     invoke = commands.add_parser(
