@@ -276,7 +276,7 @@ class EcsTaskRunner(Provider):
     def _run(self, request: Request) -> Outcome:
         run_on = request.properties.get("RunOn") or ["Create", "Update"]
         if request.request_type.value not in run_on:
-            log.info("request type not in RunOn: no task is run", extra={"fields": {"run_on": run_on}})
+            log.info("request type not in RunOn: no task is run")
             return Result(data=dict(EMPTY_ATTRIBUTES) if request.request_type is not RequestType.DELETE else {})
         passthrough = {k: v for k, v in request.properties.items() if k in RUN_TASK_PROPERTIES and v is not None}
         params = api_params("ecs", "RunTask", passthrough, allowed=RUN_TASK_PROPERTIES)
@@ -488,6 +488,9 @@ class EcsTaskRunner(Provider):
         failures: list[tuple[Mapping[str, Any], str, str]] = []  # (task, container, what happened)
         for task in tasks:
             reported = {str(c.get("name")): c for c in task.get("containers", [])}
+            log.info("task stopped", extra={"fields": {
+                "task": task["taskArn"], "stop_code": task.get("stopCode"), "stopped_reason": task.get("stoppedReason"),
+                "exit_codes": {name: c.get("exitCode") for name, c in reported.items()}}})
             for name, container in reported.items():
                 if name not in essential:
                     log.info("non-essential container stopped", extra={"fields": {

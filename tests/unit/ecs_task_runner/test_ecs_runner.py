@@ -437,3 +437,19 @@ def test_rejected_list_tasks_falls_back_to_the_client_token(ecs: Any, ecs_stub: 
     expect_describe(ecs_stub, stopped())
     body = handle(EcsTaskRunner(ecs), create_event(PROPS), FakeClock()).only
     assert body["Status"] == "SUCCESS", body["Reason"]
+
+
+def test_property_values_never_reach_the_logs(ecs: Any, ecs_stub: Stubber, capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "p4ss-w0rd-in-an-override"
+    props = {**PROPS, "Overrides": {"ContainerOverrides": [
+        {"Name": "migrate", "Environment": [{"Name": "MYSQL_PASSWORD", "Value": secret}]}]}}
+    ecs_stub.add_response("describe_task_definition", definition(), {"taskDefinition": "migrate"})
+    for status in ("RUNNING", "STOPPED"):
+        ecs_stub.add_response("list_tasks", {"taskArns": []}, {"cluster": CLUSTER, "startedBy": ANY,
+                                                               "desiredStatus": status})
+    ecs_stub.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []})
+    expect_describe(ecs_stub, stopped(migrate=1))
+    handle(EcsTaskRunner(ecs, clock=FakeClock()), create_event({**props, "LogTailLines": 0}), FakeClock())
+    out = capsys.readouterr().out
+    assert "RunTask answered" in out
+    assert secret not in out
