@@ -453,3 +453,14 @@ def test_property_values_never_reach_the_logs(ecs: Any, ecs_stub: Stubber, capsy
     out = capsys.readouterr().out
     assert "RunTask answered" in out
     assert secret not in out
+
+
+def test_partial_placement_retries_only_the_missing_tasks(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub, tasks=(TASK,), failures=({"arn": INSTANCE, "reason": "RESOURCE:MEMORY"},), count=2)
+    expect_run(ecs_stub, tasks=(TASK2,), count=1)
+    expect_describe(ecs_stub, stopped(), stopped(TASK2), arns=(TASK, TASK2))
+    clock = FakeClock()
+    body = handle(EcsTaskRunner(ecs, clock=clock), create_event({**PROPS, "Count": "2"}), clock).only
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["Data"]["TaskArns"] == f"{TASK},{TASK2}"
