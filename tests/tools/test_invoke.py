@@ -152,6 +152,31 @@ def test_fixture_and_aws_together_is_an_input_error(cfnkit: Callable[..., Any],
     assert ran.err == "cfnkit: error: --fixture seeds the embedded moto; it cannot be used with --aws\n"
 
 
+def test_aws_flag_gives_the_child_this_environment_without_moto(cfnkit: Callable[..., Any],
+                                                                 event_file: Callable[..., Path],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # The sample provider calls no AWS API: nothing leaves the machine.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_PROFILE", "cfnkit-test-profile")
+
+    ran = invoke(cfnkit, "SampleFunction", event_file(), "--aws", "-q")
+
+    assert ran.code == 0, ran.out
+    assert "on the real AWS account of your credential chain" in ran.out
+    assert "    Endpoint  unset\n" in ran.out
+    assert "    Profile   cfnkit-test-profile\n" in ran.out
+
+
+def test_moto_hides_the_profile_from_the_child(cfnkit: Callable[..., Any], event_file: Callable[..., Path],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "cfnkit-test-profile")
+
+    ran = invoke(cfnkit, "SampleFunction", event_file(), "-q")
+
+    assert ran.code == 0, ran.out
+    assert "    Profile   -\n" in ran.out
+
+
 def test_aws_passes_the_environment_through_untouched() -> None:
     env = {"AWS_PROFILE": "prod", "AWS_REGION": "eu-west-1", "HOME": "/home/x"}
 
