@@ -14,6 +14,7 @@ import json
 import math
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, Protocol
 
 from . import logs
@@ -88,7 +89,14 @@ class _Responder:
                 )
                 return False
             self.closed_by = by
-            body, sent = encode_response(response, oversize_hint=oversize_hint)
+            try:
+                body, sent = encode_response(response, oversize_hint=oversize_hint)
+            except Exception as exc:  # this request must still get its one answer
+                log.exception("the response could not be encoded")
+                body, sent = encode_response(replace(
+                    response, status=Status.FAILED, data=None,
+                    reason=f"The response could not be encoded ({type(exc).__name__}: {exc})",
+                ))
             log.info(
                 "sending response",
                 extra={"fields": {
@@ -254,8 +262,6 @@ class CustomResource:
         schema = self.provider.schema
         if schema is None:
             return request
-        from dataclasses import replace
-
         if request.request_type is RequestType.DELETE:
             # Delete must not fail on properties a newer version would reject.
             try:

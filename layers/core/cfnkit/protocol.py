@@ -235,7 +235,7 @@ def _dump(doc: Mapping[str, Any]) -> bytes:
 
 def data_sizes(data: Mapping[str, Any]) -> list[tuple[str, int]]:
     """(key, serialized bytes of key and value), largest first. Never values."""
-    sizes = [(key, len(_dump({key: value})) - 2) for key, value in data.items()]
+    sizes = [(str(key), len(_dump({key: value})) - 2) for key, value in data.items()]
     return sorted(sizes, key=lambda item: (-item[1], item[0]))
 
 

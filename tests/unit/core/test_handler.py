@@ -415,3 +415,30 @@ def test_the_watchdog_answer_has_time_left_to_be_delivered(timeout: float, reser
 
 def test_where_logs_are_without_a_log_group() -> None:
     assert where_logs_are(object()) == "see the function's logs"
+
+
+def test_oversize_data_with_mixed_key_types_still_lists_its_keys() -> None:
+    body = run(Recorder(Result(data={1: "x" * 3000, "a": "y" * 3000})), CREATE).only  # type: ignore[dict-item]
+    assert (body["Status"], body["Reason"], body["PhysicalResourceId"]) == (
+        "FAILED",
+        "Response too large: 6294 bytes with its Data; the limit is 4096 bytes. "
+        "Largest Data keys: 1 (3006 B), a (3006 B).",  # equal sizes of an int and a str key once broke sorting
+        DEFAULT_ID,
+    )
+
+
+def test_a_response_that_cannot_be_encoded_is_answered_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cfnkit import handler as handler_module
+
+    real = handler_module.encode_response
+    calls: list[int] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OverflowError("encoder broke")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(handler_module, "encode_response", flaky)
+    assert answer(run(Recorder(Result(physical_id="p")), CREATE)) == (
+        "FAILED", "The response could not be encoded (OverflowError: encoder broke)", "p")
