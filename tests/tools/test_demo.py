@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -35,15 +36,15 @@ def test_the_demo_runs_every_step_as_expected(cfnkit: Callable[..., Any]) -> Non
     assert "All 6 steps ended as expected in " in out
 
 
-def test_a_step_that_does_not_end_as_expected_fails_the_demo(cfnkit: Callable[..., Any],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_step_that_does_not_end_as_expected_fails_the_demo(cfnkit: Callable[..., Any]) -> None:
     wrong = demo.Step("Secrets Create expecting the wrong outcome", "Secrets", "Create",
-                      "SecretsResolverFunction", "FAILED")
-    monkeypatch.setattr(demo, "STEPS", (wrong,))
+                      "SecretsResolverFunction", "FAILED", reason_has=("never said",))
+    out = io.StringIO()
 
-    ran = cfnkit("demo")
+    code = demo.Demo(demo.find_root(), out, None, 6.0, steps=(wrong,)).run()
 
-    assert ran.code == 1
-    assert "=> SUCCESS after " in ran.out
-    assert "NOT as expected: expected FAILED, got SUCCESS" in ran.out
-    assert "1 of 1 steps did NOT end as expected" in ran.out
+    assert code == 1
+    text = out.getvalue()
+    assert "=> SUCCESS after " in text
+    assert "NOT as expected: expected FAILED, got SUCCESS; Reason lacks 'never said'" in text
+    assert "1 of 1 steps did NOT end as expected" in text

@@ -15,7 +15,7 @@ import argparse
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -126,8 +126,10 @@ def find_root(start: Path | None = None) -> Path:
 
 
 class Demo:
-    def __init__(self, root: Path, out: TextIO, err: TextIO | None, runner_timeout: float) -> None:
+    def __init__(self, root: Path, out: TextIO, err: TextIO | None, runner_timeout: float,
+                 steps: Sequence[Step] = STEPS) -> None:
         self.root = root
+        self.steps = tuple(steps)
         self.out = out
         self.err = err
         self.runner_timeout = runner_timeout
@@ -221,7 +223,7 @@ class Demo:
         spec = specs[step.function]
         timeout = self.runner_timeout if step.function == "EcsTaskRunnerFunction" else None
         runner = LocalLambda(spec, aws, timeout=timeout, on_progress=self._progress)
-        print(f"\n[{number}/{len(STEPS)}] {step.title}", file=self.out)
+        print(f"\n[{number}/{len(self.steps)}] {step.title}", file=self.out)
         print(f"  {step.request_type} {step.logical_id} -> {spec.logical_id} ({spec.handler}, "
               f"Lambda timeout {runner.timeout:g} s)", file=self.out, flush=True)
         event = self.event(step)
@@ -291,7 +293,7 @@ class Demo:
                 print(f"    - {line}", file=self.out)
             self.out.flush()
             with AgentPlayer(self.say, STACK_NAME) as agent:
-                for number, step in enumerate(STEPS, 1):
+                for number, step in enumerate(self.steps, 1):
                     outcomes.append(self.run_step(number, step, specs, aws, agent))
                 if agent.errors:
                     print(f"ECS agent errors: {'; '.join(agent.errors)}", file=self.out)
