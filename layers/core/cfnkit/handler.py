@@ -103,7 +103,7 @@ class _Responder:
                     "status": sent.status.value,
                     "reason": sent.reason,
                     "physical_id": sent.physical_id,
-                    "data_keys": sorted(sent.data or {}),
+                    "data_keys": sorted(str(key) for key in sent.data or {}),
                     "no_echo": sent.no_echo,
                     "bytes": len(body),
                     "by": by,

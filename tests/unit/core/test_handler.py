@@ -442,3 +442,8 @@ def test_a_response_that_cannot_be_encoded_is_answered_failed(monkeypatch: pytes
     monkeypatch.setattr(handler_module, "encode_response", flaky)
     assert answer(run(Recorder(Result(physical_id="p")), CREATE)) == (
         "FAILED", "The response could not be encoded (OverflowError: encoder broke)", "p")
+
+
+def test_data_with_int_and_str_keys_is_sent() -> None:
+    body = run(Recorder(Result(data={"": "", 0: "zero"})), CREATE).only  # type: ignore[dict-item]
+    assert (body["Status"], body["Data"]) == ("SUCCESS", {"": "", "0": "zero"})
