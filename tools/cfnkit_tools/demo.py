@@ -329,4 +329,10 @@ def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     timeout = args.timeout if args.timeout is not None else DEFAULT_RUNNER_TIMEOUT_S
     if timeout <= 0:
         raise TemplateError("--timeout must be a positive number of seconds")
-    return Demo(root, out, err if args.logs else None, timeout).run()
+    try:
+        return Demo(root, out, err if args.logs else None, timeout).run()
+    except TemplateError:
+        raise
+    except Exception as exc:  # moto, the example stack or a provider changed under the demo
+        print(f"\ncfnkit demo could not run to its end: {type(exc).__name__}: {exc}", file=out)
+        return 1

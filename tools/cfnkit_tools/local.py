@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from cfnkit.testing import ResponseServer
 from cfnkit.waiter import LOCAL_CONTINUATION_ENV
@@ -134,10 +135,8 @@ class LocalLambda:
         result = Invocation()
         started = time.monotonic()
         with ResponseServer() as server, tempfile.TemporaryDirectory(prefix="cfnkit-invoke-") as work:
-            request_id = str(event.get("RequestId") or "request")
-            pending: list[dict[str, Any]] = [
-                {**event, "ResponseURL": server.url_for(f"{event.get('LogicalResourceId', 'resource')}/{request_id}")}
-            ]
+            name = quote(f"{event.get('LogicalResourceId') or 'resource'}/{event.get('RequestId') or 'request'}")
+            pending: list[dict[str, Any]] = [{**event, "ResponseURL": server.url_for(name)}]
             while pending and len(result.hops) < MAX_LOCAL_HOPS:
                 hop_event = pending.pop(0)
                 number = len(result.hops)
