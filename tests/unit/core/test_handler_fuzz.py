@@ -62,6 +62,10 @@ class Whatever(Provider):
             raise RuntimeError(str(self.data))
         if behaviour == "wait":
             return InProgress({"v": self.data}, interval=0.5)
+        if behaviour == "wait-raw":
+            return InProgress(self.data, interval=self.data)
+        if behaviour == "no-echo":
+            return Result(data=self.data, no_echo=True, oversize_hint=str(self.data))
         return self.data
 
     update = create
@@ -74,7 +78,7 @@ class Whatever(Provider):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     event=events(),
-    behaviour=st.sampled_from(["result", "id", "provider-error", "crash", "wait", "raw"]),
+    behaviour=st.sampled_from(["result", "id", "provider-error", "crash", "wait", "wait-raw", "no-echo", "raw"]),
     data=json_values | st.dictionaries(st.text(max_size=5) | st.integers(0, 5), st.text(max_size=3000), max_size=4),
 )
 def test_the_handler_never_raises_and_answers_at_most_once(event: Any, behaviour: str, data: Any) -> None:
