@@ -428,9 +428,9 @@ def test_oversize_data_with_mixed_key_types_still_lists_its_keys() -> None:
 
 
 def test_a_response_that_cannot_be_encoded_is_answered_failed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cfnkit import handler as handler_module
+    from cfnkit import protocol
 
-    real = handler_module.encode_response
+    real = protocol.encode_response
     calls: list[int] = []
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -439,7 +439,7 @@ def test_a_response_that_cannot_be_encoded_is_answered_failed(monkeypatch: pytes
             raise OverflowError("encoder broke")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(handler_module, "encode_response", flaky)
+    monkeypatch.setattr("cfnkit.handler.encode_response", flaky)
     assert answer(run(Recorder(Result(physical_id="p")), CREATE)) == (
         "FAILED", "The response could not be encoded (OverflowError: encoder broke)", "p")
 

@@ -28,7 +28,7 @@ def test_lazy_names_are_the_modules_own() -> None:
 
 def test_unknown_names_raise_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        _ = cfnkit.Nope  # type: ignore[attr-defined]
+        _ = cfnkit.Nope
 
 
 def test_import_cfnkit_loads_no_heavy_or_optional_module() -> None:
