@@ -13,9 +13,10 @@ pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
 
 def test_the_demo_runs_every_step_as_expected(cfnkit: Callable[..., Any]) -> None:
-    ran = cfnkit("demo")
+    ran = cfnkit("demo", "--logs")
 
     assert ran.code == 0, ran.out
+    assert '"message": "request received"' in ran.err  # --logs streams the functions' logs
     out = ran.out
     assert "This demo plays the ECS agent" in out
     assert "no real AWS account is used" in out
