@@ -155,7 +155,9 @@ class ResponseServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True, name="response-server")
+        # A short poll interval makes stop() quick (serve_forever checks for shutdown that often).
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True,
+                                        name="response-server")
 
     @property
     def port(self) -> int:
