@@ -14,9 +14,10 @@ STACK = Path(__file__).resolve().parents[2] / "examples" / "todobackend" / "stac
 RUNNER_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:cfnkit-EcsTaskRunner"
 
 
-def event_of(ran: Any) -> dict:
+def event_of(ran: Any) -> dict[str, Any]:
     assert ran.code == 0, ran.err
-    return json.loads(ran.out)
+    event: dict[str, Any] = json.loads(ran.out)
+    return event
 
 
 def test_create_resolves_refs_subs_imports_and_defaults(cfnkit: Callable[..., Any]) -> None:

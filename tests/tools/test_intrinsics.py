@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cfnkit_tools.cfn_yaml import TemplateError, load_template
@@ -48,13 +49,13 @@ Resources:
 
 
 @pytest.fixture
-def template(tmp_path: Path) -> dict:
+def template(tmp_path: Path) -> dict[str, Any]:
     path = tmp_path / "stack.yaml"
     path.write_text(TEMPLATE)
     return load_template(path)
 
 
-def test_short_tags_load_as_long_forms(template: dict) -> None:
+def test_short_tags_load_as_long_forms(template: dict[str, Any]) -> None:
     props = template["Resources"]["Thing"]["Properties"]
     assert template["AWSTemplateFormatVersion"] == "2010-09-09"
     assert props["ServiceToken"] == {"Fn::GetAtt": ["Fn", "Arn"]}
@@ -62,7 +63,7 @@ def test_short_tags_load_as_long_forms(template: dict) -> None:
     assert template["Conditions"]["NotProd"] == {"Fn::Not": [{"Condition": "IsProd"}]}
 
 
-def test_every_supported_function_resolves(template: dict) -> None:
+def test_every_supported_function_resolves(template: dict[str, Any]) -> None:
     resolver = Resolver(template, {"Fn.Arn": "arn:fn"}, default_stack_name="demo")
 
     props = stringify(resolver.resolve(template["Resources"]["Thing"]["Properties"]))
@@ -82,7 +83,7 @@ def test_every_supported_function_resolves(template: dict) -> None:
     assert resolver.placeholders == ["<Bucket.Arn>", "<Db.Endpoint.Address>", "<Secret>"]
 
 
-def test_overrides_win_over_defaults_and_placeholders(template: dict) -> None:
+def test_overrides_win_over_defaults_and_placeholders(template: dict[str, Any]) -> None:
     resolver = Resolver(template, {"Env": "dev", "Secret": "s", "Db.Endpoint.Address": "db.local",
                                    "Fn.Arn": "arn:fn"})
 
@@ -94,7 +95,7 @@ def test_overrides_win_over_defaults_and_placeholders(template: dict) -> None:
     assert props["Dotted"] == "db.local"
 
 
-def test_an_unknown_ref_is_a_template_error(template: dict) -> None:
+def test_an_unknown_ref_is_a_template_error(template: dict[str, Any]) -> None:
     with pytest.raises(TemplateError, match="Ref Nope: no such parameter or resource"):
         Resolver(template).resolve({"Ref": "Nope"})
 

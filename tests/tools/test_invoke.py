@@ -30,7 +30,7 @@ def event_file(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-def invoke(cfnkit: Callable[..., Any], function: str, event: Path, *extra: str) -> Any:
+def invoke(cfnkit: Callable[..., Any], function: str, event: Path, *extra: str | Path) -> Any:
     return cfnkit("invoke", function, "--event", event, "--template", SAMPLE, *extra)
 
 
