@@ -24,6 +24,7 @@ from cfnkit import (
     String,
 )
 from cfnkit.handler import where_logs_are
+from cfnkit.logs import redactor
 from cfnkit.protocol import RequestType
 from cfnkit.sender import Delivery
 from cfnkit.testing import (
@@ -112,9 +113,15 @@ def test_create_uses_the_provider_id() -> None:
     assert answer(run(Recorder(Result(physical_id="mine")), CREATE)) == ("SUCCESS", "", "mine")
 
 
-def test_no_echo_is_passed_through() -> None:
-    body = run(Recorder(Result(data={"Secret": CANARY}, no_echo=True)), CREATE).only
-    assert (body["NoEcho"], body["Data"]) == (True, {"Secret": CANARY})
+def test_no_echo_is_passed_through_and_its_data_registered_as_secret() -> None:
+    body = run(Recorder(Result(data={"Secret": CANARY, "Nested": ["no-echo-2"]}, no_echo=True)), CREATE).only
+    assert (body["NoEcho"], body["Data"]) == (True, {"Secret": CANARY, "Nested": ["no-echo-2"]})
+    assert redactor.redact(f"later: {CANARY} no-echo-2") == "later: **** ****"
+
+
+def test_data_without_no_echo_is_not_registered() -> None:
+    run(Recorder(Result(data={"Plain": "visible-value"})), CREATE)
+    assert redactor.redact("visible-value") == "visible-value"
 
 
 def test_update_keeps_the_id_and_parses_old_properties_leniently() -> None:
