@@ -111,8 +111,14 @@ class LambdaInvoker:
             return
         if self._client is None:
             import boto3
+            from botocore.config import Config
 
-            self._client = boto3.client("lambda")
+            # The hand-off happens handoff_margin (20 s) before the Lambda deadline and the
+            # watchdog cannot answer while it runs: botocore's defaults (60 s read timeout,
+            # retries) could outlast the invocation, so bound it well inside that window.
+            self._client = boto3.client("lambda", config=Config(
+                connect_timeout=2, read_timeout=4, retries={"mode": "standard", "total_max_attempts": 2},
+            ))
         reply = self._client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=payload)
         status = reply.get("StatusCode")
         if status != 202:

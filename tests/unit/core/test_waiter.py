@@ -300,13 +300,28 @@ def test_lambda_invoker_invokes_asynchronously_with_the_event() -> None:
 
 
 @pytest.mark.usefixtures("aws_env")
-def test_lambda_invoker_creates_its_client_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
-    client = boto3.client("lambda")
-    monkeypatch.setattr(boto3, "client", lambda service: client)
-    with Stubber(client) as stub:
-        stub.add_response("invoke", {"StatusCode": 202})
-        LambdaInvoker().invoke_async(ARN, {})
-        stub.assert_no_pending_responses()
+def test_lambda_invoker_creates_its_client_lazily_with_bounded_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CFNKIT_LOCAL_CONTINUATION_DIR", raising=False)
+    real_client: Any = boto3.client
+    stubs: list[Stubber] = []
+
+    def stubbed_client(service: str, **kwargs: Any) -> Any:
+        client = real_client(service, **kwargs)
+        stub = Stubber(client)
+        stub.add_response("invoke", {"StatusCode": 202}, {"FunctionName": ARN, "InvocationType": "Event",
+                                                          "Payload": b"{}"})
+        stub.activate()
+        stubs.append(stub)
+        return client
+
+    monkeypatch.setattr(boto3, "client", stubbed_client)
+    invoker = LambdaInvoker()
+    assert stubs == []  # no client until the first hand-off
+    invoker.invoke_async(ARN, {})
+    stubs[0].assert_no_pending_responses()
+    config = stubs[0].client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (2, 4)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
 
 
 @pytest.mark.usefixtures("aws_env")
