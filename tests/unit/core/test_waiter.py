@@ -319,7 +319,7 @@ def test_lambda_invoker_creates_its_client_lazily_with_bounded_timeouts(monkeypa
     assert stubs == []  # no client until the first hand-off
     invoker.invoke_async(ARN, {})
     stubs[0].assert_no_pending_responses()
-    config = stubs[0].client.meta.config
+    config: Any = stubs[0].client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (2, 4)
     assert config.retries == {"mode": "standard", "total_max_attempts": 2}
 
