@@ -116,26 +116,27 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request ids, fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        doc: dict[str, Any] = {"message": record.getMessage()}
-        doc.update(_request_fields.get())
-        fields = getattr(record, "fields", None)
-        if isinstance(fields, Mapping):
-            doc.update(fields)
-        if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
-        elif record.exc_text:
-            # The record factory already formatted (and redacted) the traceback.
-            doc["exception"] = record.exc_text
         # Redact each value before encoding, not the encoded line: a secret's repr in a
         # traceback would be escaped again by JSON, and masking an encoded line could
         # break it (a NoEcho value "true" or "200" would hit JSON literals).
-        line = {
+        line: dict[str, Any] = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}+00:00",
             "level": record.levelname,
             "logger": record.name,
-            **_redact_tree(doc),
+            "message": redactor.redact(record.getMessage()),
         }
+        extra: dict[str, Any] = dict(_request_fields.get())
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping):
+            extra.update(fields)
+        for key, value in _redact_tree(extra).items():
+            line.setdefault(key, value)  # a field never replaces time, level, logger or message
+        if record.exc_info:
+            line["exception"] = redactor.redact(self.formatException(record.exc_info))
+        elif record.exc_text:
+            # The record factory already formatted (and redacted) the traceback.
+            line["exception"] = record.exc_text
         return json.dumps(line, ensure_ascii=False)
 
 
@@ -201,7 +202,12 @@ def install(level: str | int | None = None) -> logging.Logger:
             logger.propagate = False
             _install_state["installed"] = True
     chosen = level if level is not None else os.environ.get("CFNKIT_LOG_LEVEL", "INFO")
-    logger.setLevel(chosen.upper() if isinstance(chosen, str) else chosen)
+    try:
+        logger.setLevel(chosen.upper().strip() if isinstance(chosen, str) else chosen)
+    except (TypeError, ValueError):
+        # A misspelt level must not stop the handler from answering.
+        logger.setLevel(logging.INFO)
+        logger.warning("unknown log level; using INFO", extra={"fields": {"requested_level": str(chosen)[:40]}})
     return logger
 
 

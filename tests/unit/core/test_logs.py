@@ -252,3 +252,34 @@ def test_json_lines_stay_valid_when_secrets_look_like_json_literals(capfd: pytes
         "port ****", True, None, "****", ["****", 1])
     assert (line["****"], line["other"], line["obj"]) == ("key", [1, 2], "****")
     assert line["level"] == "INFO"
+
+
+def test_an_unknown_log_level_falls_back_to_info(monkeypatch: pytest.MonkeyPatch,
+                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CFNKIT_LOG_LEVEL", "verbose")
+    capfd.readouterr()
+    assert logs.install().level == logging.INFO
+    assert logs.install(["not", "a", "level"]).level == logging.INFO  # type: ignore[arg-type]
+    found = lines(capfd)
+    assert [(line["message"], line["level"]) for line in found] == [("unknown log level; using INFO", "WARNING")] * 2
+
+
+def test_a_handler_with_a_misspelt_log_level_still_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Ok(Provider):
+        def create(self, request: Request) -> Result:
+            return Result()
+
+    monkeypatch.setenv("CFNKIT_LOG_LEVEL", "TRACE")
+    sender = RecordingSender()
+    CustomResource(Ok(), sender=sender, clock=FakeClock())(create_event({}), FakeContext())
+    assert sender.only["Status"] == "SUCCESS"
+
+
+def test_fields_never_replace_the_standard_keys(capfd: pytest.CaptureFixture[str]) -> None:
+    logs.install()
+    capfd.readouterr()
+    get_logger("t").info("real", extra={"fields": {"level": "fake", "message": "fake", "logger": "x", "time": "0",
+                                                   "own": 1}})
+    line = lines(capfd)[0]
+    assert (line["level"], line["message"], line["logger"], line["own"]) == ("INFO", "real", "cfnkit.t", 1)
+    assert line["time"] != "0"
