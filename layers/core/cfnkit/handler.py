@@ -58,7 +58,12 @@ class LambdaContext(Protocol):
 
 def _remaining(context: Any) -> float:
     getter = getattr(context, "get_remaining_time_in_millis", None)
-    return getter() / 1000.0 if callable(getter) else DEFAULT_REMAINING_S
+    if not callable(getter):
+        return DEFAULT_REMAINING_S
+    try:
+        return max(0.0, float(getter()) / 1000.0)
+    except (TypeError, ValueError):  # a broken context must not stop the answer
+        return DEFAULT_REMAINING_S
 
 
 def where_logs_are(context: Any) -> str:
@@ -201,7 +206,7 @@ class CustomResource:
                 extra={"fields": {
                     "resource_type": request.resource_type,
                     "physical_id": request.physical_id,
-                    "properties": sorted(request.properties),
+                    "properties": sorted(str(name) for name in request.properties),
                     "service_timeout": request.service_timeout,
                 }},
             )

@@ -47,7 +47,7 @@ CANARY = "Zq9-canary-value-7731"
 class Recorder(Provider):
     """Records calls; answers with whatever the test put in `answer`."""
 
-    schema = Schema(Name=Field(String(min_length=1), required=True), Count=Field(Integer(), default=1),
+    schema: Schema | None = Schema(Name=Field(String(min_length=1), required=True), Count=Field(Integer(), default=1),
                     Password=Field(String(), secret=True))
 
     def __init__(self, answer: Any = None, error: BaseException | None = None) -> None:
@@ -454,3 +454,19 @@ def test_a_response_that_cannot_be_encoded_is_answered_failed(monkeypatch: pytes
 def test_data_with_int_and_str_keys_is_sent() -> None:
     body = run(Recorder(Result(data={"": "", 0: "zero"})), CREATE).only  # type: ignore[dict-item]
     assert (body["Status"], body["Data"]) == ("SUCCESS", {"": "", "0": "zero"})
+
+
+def test_a_context_without_a_usable_remaining_time_assumes_lambdas_maximum() -> None:
+    class Broken:
+        def get_remaining_time_in_millis(self) -> None:
+            return None
+
+    assert answer(run(Recorder(Result(physical_id="p")), CREATE, context=Broken())) == ("SUCCESS", "", "p")
+
+
+def test_property_names_of_any_type_do_not_break_the_request_log() -> None:
+    event = create_event({}, request_id="req-keys")
+    event["ResourceProperties"] = {**event["ResourceProperties"], 1: "x", "Name": "n"}
+    provider = Recorder(Result(physical_id="p"))
+    provider.schema = None
+    assert answer(run(provider, event)) == ("SUCCESS", "", "p")
