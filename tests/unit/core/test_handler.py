@@ -47,8 +47,11 @@ CANARY = "Zq9-canary-value-7731"
 class Recorder(Provider):
     """Records calls; answers with whatever the test put in `answer`."""
 
-    schema: Schema | None = Schema(Name=Field(String(min_length=1), required=True), Count=Field(Integer(), default=1),
-                    Password=Field(String(), secret=True))
+    schema: Schema | None = Schema(
+        Name=Field(String(min_length=1), required=True),
+        Count=Field(Integer(), default=1),
+        Password=Field(String(), secret=True),
+    )
 
     def __init__(self, answer: Any = None, error: BaseException | None = None) -> None:
         self.answer = answer if answer is not None else Result(data={"Out": "x"})
