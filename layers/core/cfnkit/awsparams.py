@@ -13,6 +13,7 @@ botocore is imported only when this is called (it is in the Lambda runtime).
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -99,16 +100,19 @@ class _Converter:
         if kind in ("integer", "long"):
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
-            if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+            if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,100}\s*", value):
                 return int(value)
         elif kind in ("float", "double"):
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return float(value)
-            if isinstance(value, str):
+            if isinstance(value, int | float | str) and not isinstance(value, bool):
                 try:
-                    return float(value)
-                except ValueError:
-                    pass
+                    number = float(value)
+                except (ValueError, OverflowError):
+                    number = math.nan
+                if math.isfinite(number):
+                    return number
+                if not isinstance(value, str):
+                    self.problems.append(Problem(path, "expected a number, got a number out of range"))
+                    return None
         elif kind == "boolean":
             if isinstance(value, bool):
                 return value

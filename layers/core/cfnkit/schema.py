@@ -129,9 +129,10 @@ class Integer(Type):
         number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif (isinstance(value, float) and value.is_integer()) or (
-            isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value)
-        ):
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,100}\s*", value):
+            # At most 100 digits: int() refuses over 4300 (a ValueError, not a problem).
             number = int(value)
         if number is None:
             raise Invalid(f"expected {self.expected}, got {describe(value)}")
@@ -146,25 +147,31 @@ class Integer(Type):
 class Number(Type):
     minimum: float | None = None
     maximum: float | None = None
+
     @property
     def expected(self) -> str:
         return "a number"
 
     def parse(self, value: Any, path: str, problems: list[Problem]) -> Any:
-        number: float | None = None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
-        elif isinstance(value, str):
+        number = math.nan
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
             try:
                 number = float(value)
-            except ValueError:
-                number = None
-        if number is None or math.isnan(number):
-            raise Invalid(f"expected {self.expected}, got {describe(value)}")
+            except (ValueError, OverflowError):  # not a number, or an int beyond float
+                number = math.nan
+        if not math.isfinite(number):
+            got = "a number out of range" if isinstance(value, int | float) else describe(value)
+            raise Invalid(f"expected {self.expected}, got {got}")
         if (self.minimum is not None and number < self.minimum) or (
             self.maximum is not None and number > self.maximum
         ):
-            raise Invalid(f"expected a number from {self.minimum} to {self.maximum}, got one out of range")
+            if self.minimum is not None and self.maximum is not None:
+                bounds = f"from {self.minimum} to {self.maximum}"
+            elif self.minimum is not None:
+                bounds = f"of at least {self.minimum}"
+            else:
+                bounds = f"of at most {self.maximum}"
+            raise Invalid(f"expected a number {bounds}, got one out of range")
         return number
 
 

@@ -158,3 +158,15 @@ def test_missing_required_members_name_their_shape() -> None:
     with pytest.raises(InvalidProperties) as caught:
         api_params("sqs", "SendMessage", {"MessageBody": "b"})
     assert [str(p) for p in caught.value.problems] == ["QueueUrl: required; expected a string"]
+
+
+def test_numbers_python_cannot_hold_are_problems_not_crashes() -> None:
+    assert problems({"TaskDefinition": "td", "Count": "9" * 5000}) == ["Count: expected an integer, got a string"]
+    with pytest.raises(InvalidProperties) as caught:
+        api_params("cloudwatch", "PutMetricData", {"Namespace": "n", "MetricData": [
+            {"MetricName": "m", "Value": "inf", "Values": [10**400, "nan"]}]})
+    assert [str(p) for p in caught.value.problems] == [
+        "MetricData[0].Value: expected a number, got a string",
+        "MetricData[0].Values[0]: expected a number, got a number out of range",
+        "MetricData[0].Values[1]: expected a number, got a string",
+    ]

@@ -223,3 +223,42 @@ def test_number_rejects_containers_and_json_accepts_anything() -> None:
     assert problems({"N": [1], "J": [1]}, schema) == ["N: expected a number, got a list"]
     assert Json().expected == "a JSON value"
     assert schema.parse({"J": {"any": [None]}}) == {"J": {"any": [None]}}
+
+
+def test_numbers_that_python_cannot_hold_are_problems_not_crashes() -> None:
+    schema = Schema(I=Field(Integer()), N=Field(Number()), M=Field(Number()), K=Field(Number()))
+    assert problems({"I": "9" * 5000, "N": "inf", "M": 10**400, "K": "nan"}, schema) == [
+        "I: expected an integer, got a string",
+        "N: expected a number, got a string",
+        "M: expected a number, got a number out of range",
+        "K: expected a number, got a string",
+    ]
+    assert schema.parse_lenient({"I": "9" * 5000}) == {}
+
+
+def test_number_bounds_name_only_the_bounds_given() -> None:
+    schema = Schema(Low=Field(Number(minimum=1.5)), High=Field(Number(maximum=2.0)))
+    assert problems({"Low": "1", "High": 3}, schema) == [
+        "Low: expected a number of at least 1.5, got one out of range",
+        "High: expected a number of at most 2.0, got one out of range",
+    ]
+
+
+def test_a_delete_with_an_enormous_number_still_reaches_the_provider() -> None:
+    from cfnkit import CustomResource, Provider, Request, Result
+    from cfnkit.testing import FakeClock, FakeContext, RecordingSender, delete_event
+
+    class Deleter(Provider):
+        schema = Schema(Count=Field(Integer(), default=1))
+
+        def create(self, request: Request) -> Result:
+            return Result()
+
+        def delete(self, request: Request) -> Result:
+            assert request.properties == {"Count": 1}
+            return Result()
+
+    sender = RecordingSender()
+    CustomResource(Deleter(), sender=sender, clock=FakeClock())(delete_event({"Count": "9" * 5000}, "id-1"),
+                                                               FakeContext())
+    assert (sender.only["Status"], sender.only["PhysicalResourceId"]) == ("SUCCESS", "id-1")
