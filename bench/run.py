@@ -33,6 +33,7 @@ from bench.harness import ROOT
 OURS, DOC, CRHELPER = "cfnkit", "document (cfnresponse + tasks_stopped waiter)", "crhelper"
 SHORT = {OURS: "cfnkit", DOC: "document", CRHELPER: "crhelper"}
 LAMBDA_TIMEOUT = 5.0
+SLOW_FAULTS = ("block", "refused", "stall")
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -262,6 +263,95 @@ class Bench:
             server.stop()
         self.results["crhelper_poll"] = probe
 
+    def long_wait(self, world: harness.World) -> None:
+        """DescribeTasks per minute of waiting, from one long task per handler (started together)."""
+        from cfnkit.testing import ResponseServer
+
+        seconds = 15.0 if self.args.quick else 60.0
+        log(f"polling rate: one {seconds:.0f} s task each for cfnkit and the document, side by side")
+        rows: list[dict[str, Any]] = []
+        with ResponseServer() as server:
+            threads = []
+            for p, who in enumerate((OURS, DOC)):
+                cluster = world.clusters[6 + p]
+
+                def work(who: str = who, cluster: str = cluster) -> None:
+                    rows.append(self.delay_one(world, server, who, cluster, seconds))
+
+                thread = threading.Thread(target=work, daemon=True)
+                thread.start()
+                threads.append(thread)
+            for thread in threads:
+                thread.join(seconds + 40)
+        self.results["long_wait"] = rows
+
+    def leaks(self, world: harness.World) -> None:
+        """Does a secret value reach the function's output? (Lambda's root log handler emulated.)"""
+        import logging
+        import tempfile
+
+        from cfnkit.testing import FakeContext, ResponseServer
+
+        log("secret values in the output of each secrets handler")
+        found: dict[str, Any] = {}
+        plain = ResponseServer().start()
+        tls = harness.TlsResponseServer(self.cert, self.key).start()
+        # The Lambda Python runtime puts a handler on the root logger; what reaches it is in CloudWatch.
+        root_handler = logging.StreamHandler(sys.stderr)
+        logging.getLogger().addHandler(root_handler)
+        try:
+            for who in (OURS, DOC, CRHELPER):
+                # One secret per handler: cfnkit's redactor masks every value it has seen in every log record
+                # of the process, which would hide a peer's leak of the same value in this shared process.
+                name = self.name("Leak")
+                canary = f"canary-{uuid.uuid4().hex[:12]}"
+                world.sm.create_secret(Name=f"bench/{name}", SecretString=json.dumps({"MYSQL_PASSWORD": canary}))
+                server = tls if who == CRHELPER else plain
+                handler = self.secrets_app.handler if who == OURS else peers.load(
+                    "doc_secrets" if who == DOC else "crhelper_secrets").handler
+                with tempfile.TemporaryFile() as sink:
+                    _flush()
+                    saved = os.dup(1), os.dup(2)
+                    os.dup2(sink.fileno(), 1)
+                    os.dup2(sink.fileno(), 2)
+                    try:
+                        run = harness.start(handler, event({"SecretId": f"bench/{name}"}, server.url_for(name), name),
+                                            FakeContext(LAMBDA_TIMEOUT), name)
+                        harness.wait_put(server, name, 10)
+                        run.join(10)
+                        sys.stdout = sys.__stdout__
+                        _flush()
+                    finally:
+                        os.dup2(saved[0], 1)
+                        os.dup2(saved[1], 2)
+                        os.close(saved[0])
+                        os.close(saved[1])
+                    sink.seek(0)
+                    output = sink.read().decode(errors="replace")
+                lines = [line for line in output.splitlines() if canary in line]
+                excerpt = ""
+                if lines:
+                    at = lines[0].index(canary)
+                    excerpt = ("…" if at > 60 else "") + lines[0][max(0, at - 60):at + 60].replace(canary, "<SECRET>")
+                found[who] = {"lines_with_secret": len(lines), "first": excerpt}
+        finally:
+            logging.getLogger().removeHandler(root_handler)
+            plain.stop()
+            tls.stop()
+        self.results["leaks"] = found
+
+    def client_cost(self) -> None:
+        """What building the provider's boto3 client costs in a warm process (app.py does it per request)."""
+        import boto3
+
+        samples: dict[str, list[float]] = {"ecs": [], "secretsmanager": []}
+        for _ in range(7):
+            for service, times in samples.items():
+                started = time.perf_counter()
+                boto3.client(service)  # type: ignore[call-overload]
+                times.append(time.perf_counter() - started)
+        self.results["client_cost"] = samples
+
     # -- 2. time to FAILED -------------------------------------------------------------------
 
     def failed_scenarios(self, world: harness.World) -> None:
@@ -290,57 +380,62 @@ class Bench:
         stall_tls.stall_next(10**6, 60)
         try:
             for title, kind, props, fault in scenarios:
-                log(f"time to FAILED: {title} x{reps}")
-                for rep in range(reps):
+                count = reps if fault in SLOW_FAULTS else reps + 2
+                log(f"time to FAILED: {title} x{count}")
+                for rep in range(count):
                     participants = [OURS, DOC, CRHELPER]
                     participants = participants[rep % 3:] + participants[:rep % 3]
                     self.faults.raise_on_run_task = fault == "raise"
                     self.faults.block_on_run_task = fault == "block"
                     known = {c: set(world.agent.task_arns(c)) for c in world.clusters}
-                    jobs = []
-                    for who in participants:
-                        name = self.name("Fail")
-                        server = tls if who == CRHELPER else plain
-                        if fault == "stall":
-                            server = stall_tls if who == CRHELPER else stall_plain
-                        url = server.url_for(name)
-                        if fault == "refused":
-                            url = harness.closed_port_url()
-                            if who == CRHELPER:
-                                url = url.replace("http://", "https://", 1)
-                        if kind == "ecs":
-                            handler = self.ecs_app.handler if who == OURS else peers.load(
-                                "doc_ecs_runner" if who == DOC else "crhelper_ecs").handler
-                        else:
-                            handler = self.secrets_app.handler if who == OURS else peers.load(
-                                "doc_secrets" if who == DOC else "crhelper_secrets").handler
-                        run = harness.start(handler, event(props, url, name), FakeContext(LAMBDA_TIMEOUT), name)
-                        jobs.append((who, name, server, run))
-                    end = time.time() + bound
-                    outcome: dict[str, dict[str, Any]] = {}
-                    while time.time() < end and len(outcome) < len(jobs):
-                        for who, name, server, run in jobs:
-                            if who in outcome:
-                                continue
-                            found = harness.puts_for(server, name)
-                            if fault in ("refused", "stall"):
-                                if run.returned_at:
-                                    outcome[who] = {"returned": run.returned_after(), "answered": bool(found)}
-                            elif found:
-                                body = found[0].json()
-                                outcome[who] = {"time": found[0].at - run.started, "status": body["Status"],
-                                                "reason": body.get("Reason", ""), "physical_id":
-                                                body.get("PhysicalResourceId", "")}
-                        time.sleep(0.005)
-                    for who, name, server, _run in jobs:
-                        row = outcome.get(who) or {"none": True}
-                        if fault in ("refused", "stall") and "none" in row:
-                            row = {"returned": None, "answered": False}
-                        if "none" in row:
-                            row["waited"] = bound
-                        row.update(scenario=title, who=who, rep=rep, name=name)
-                        table.append(row)
-                        servers[name] = server
+                    # Fast cases run one handler at a time (threads would compete for the GIL and time
+                    # each other's work); the slow ones, which mostly wait, run side by side.
+                    parallel = fault in SLOW_FAULTS
+                    for group in ([participants] if parallel else [[p] for p in participants]):
+                        jobs = []
+                        for who in group:
+                            name = self.name("Fail")
+                            server = tls if who == CRHELPER else plain
+                            if fault == "stall":
+                                server = stall_tls if who == CRHELPER else stall_plain
+                            url = server.url_for(name)
+                            if fault == "refused":
+                                url = harness.closed_port_url()
+                                if who == CRHELPER:
+                                    url = url.replace("http://", "https://", 1)
+                            if kind == "ecs":
+                                handler = self.ecs_app.handler if who == OURS else peers.load(
+                                    "doc_ecs_runner" if who == DOC else "crhelper_ecs").handler
+                            else:
+                                handler = self.secrets_app.handler if who == OURS else peers.load(
+                                    "doc_secrets" if who == DOC else "crhelper_secrets").handler
+                            run = harness.start(handler, event(props, url, name), FakeContext(LAMBDA_TIMEOUT), name)
+                            jobs.append((who, name, server, run))
+                        end = time.time() + bound
+                        outcome: dict[str, dict[str, Any]] = {}
+                        while time.time() < end and len(outcome) < len(jobs):
+                            for who, name, server, run in jobs:
+                                if who in outcome:
+                                    continue
+                                found = harness.puts_for(server, name)
+                                if fault in ("refused", "stall"):
+                                    if run.returned_at:
+                                        outcome[who] = {"returned": run.returned_after(), "answered": bool(found)}
+                                elif found:
+                                    body = found[0].json()
+                                    outcome[who] = {"time": found[0].at - run.started, "status": body["Status"],
+                                                    "reason": body.get("Reason", ""), "physical_id":
+                                                    body.get("PhysicalResourceId", "")}
+                            time.sleep(0.005)
+                        for who, name, server, _run in jobs:
+                            row = outcome.get(who) or {"none": True}
+                            if fault in ("refused", "stall") and "none" in row:
+                                row = {"returned": None, "answered": False}
+                            if "none" in row:
+                                row["waited"] = bound
+                            row.update(scenario=title, who=who, rep=rep, name=name)
+                            table.append(row)
+                            servers[name] = server
                     sys.stdout = sys.__stdout__  # undo the document's devnull swap (see log())
                     # Let blocked handlers go, stop what they started, so nothing leaks into the next case.
                     self.faults.block_on_run_task = False
@@ -459,12 +554,24 @@ class Bench:
             self.secrets_app = harness.load_app("secrets_resolver", "bench_secrets_app")
             self.report_delay(world)
             self.failed_scenarios(world)
+            self.leaks(world)
+            # The long wait (polling rate) runs while crhelper's 60 s poll probe waits.
+            long_wait = threading.Thread(target=self.long_wait, args=(world,), daemon=True)
+            long_wait.start()
             if not self.args.quick:
                 self.crhelper_poll_probe(world)
+            long_wait.join(120)
+            self.client_cost()
         self.cold_start()
         self.sizes()
         self.results["duration_s"] = time.time() - started
         log(f"done in {self.results['duration_s']:.0f} s")
+
+
+def _flush() -> None:
+    for stream in (sys.__stdout__, sys.__stderr__, sys.stderr):
+        if stream is not None:
+            stream.flush()
 
 
 def _python313_bin() -> str | None:
