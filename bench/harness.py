@@ -13,7 +13,6 @@ import os
 import platform
 import socket
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,19 +76,6 @@ def load_app(function_dir: str, name: str) -> types.ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-# -- statistics -----------------------------------------------------------------------
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def ratio(peer: float | None, ours: float | None) -> str:
-    if peer is None or ours is None or ours <= 0:
-        return "n/a"
-    return f"{peer / ours:.1f}x"
 
 
 # -- servers --------------------------------------------------------------------------

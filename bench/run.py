@@ -31,10 +31,8 @@ from bench import harness, peers
 from bench.harness import ROOT
 
 OURS, DOC, CRHELPER = "cfnkit", "document (cfnresponse + tasks_stopped waiter)", "crhelper"
-SHORT = {OURS: "cfnkit", DOC: "document", CRHELPER: "crhelper"}
 LAMBDA_TIMEOUT = 5.0
 SLOW_FAULTS = ("block", "refused", "stall")
-MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def log(message: str) -> None:
@@ -42,11 +40,7 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.__stdout__, flush=True)
 
 
-def fmt(seconds: float | None, digits: int = 2) -> str:
-    return "n/a" if seconds is None else f"{seconds:.{digits}f} s"
-
-
-def event(props: Mapping[str, Any], url: str, name: str, request_type: str = "Create") -> dict[str, Any]:
+def event(props: Mapping[str, Any], url: str, name: str) -> dict[str, Any]:
     from cfnkit.testing import create_event
 
     return create_event(props, response_url=url, logical_id=name, request_id=str(uuid.uuid4()),
