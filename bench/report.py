@@ -122,8 +122,9 @@ def render(results: dict[str, Any]) -> tuple[str, list[str]]:
     if table:
         out.append("**Time to FAILED** (Lambda timeout 5 s for everyone; median of the repetitions; "
                    "\"no answer in N s\" means nothing reached the server in the N s we waited). crhelper only "
-                   "speaks HTTPS, so its ResponseURL is a TLS-wrapped copy of the same server (with an http:// "
-                   "URL it never delivers anything: every PUT fails the TLS handshake and it retries forever). "
+                   "speaks HTTPS, so its ResponseURL is a TLS-wrapped copy of the same server, except in the row that "
+                   "gives it the plain http:// URL everyone else gets: there every PUT fails the TLS handshake and "
+                   "it retries forever. "
                    "The last two rows time how long the handler took to return, and whether it ever did: cfnkit "
                    "retries with backoff until just before the Lambda deadline, then logs that CloudFormation was "
                    "not told; "

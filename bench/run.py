@@ -32,7 +32,7 @@ from bench.harness import ROOT
 
 OURS, DOC, CRHELPER = "cfnkit", "document (cfnresponse + tasks_stopped waiter)", "crhelper"
 LAMBDA_TIMEOUT = 5.0
-SLOW_FAULTS = ("block", "refused", "stall")
+SLOW_FAULTS = ("http", "block", "refused", "stall")
 
 
 def log(message: str) -> None:
@@ -358,6 +358,8 @@ class Bench:
         scenarios: list[tuple[str, str, dict[str, Any], str]] = [
             ("unknown cluster", "ecs", {"Cluster": "no-such-cluster", "TaskDefinition": harness.FAMILY}, ""),
             ("unknown secret", "secrets", {"SecretId": "bench/no-such-secret"}, ""),
+            ("unknown secret, http:// ResponseURL for crhelper too", "secrets",
+             {"SecretId": "bench/no-such-secret"}, "http"),
             ("invalid properties (no TaskDefinition)", "ecs", {"Cluster": world.clusters[0]}, ""),
             ("exception in the provider (RunTask raises)", "ecs", ecs_ok, "raise"),
             ("provider blocks until the Lambda deadline", "ecs", ecs_ok, "block"),
@@ -389,7 +391,7 @@ class Bench:
                         jobs = []
                         for who in group:
                             name = self.name("Fail")
-                            server = tls if who == CRHELPER else plain
+                            server = tls if who == CRHELPER and fault != "http" else plain
                             if fault == "stall":
                                 server = stall_tls if who == CRHELPER else stall_plain
                             url = server.url_for(name)

@@ -1,14 +1,11 @@
-#  Copyright 2016 Amazon Web Services, Inc. or its affiliates. All Rights Reserved.
-#  This file is licensed to you under the AWS Customer Agreement (the "License").
-#  You may not use this file except in compliance with the License.
-#  A copy of the License is located at http://aws.amazon.com/agreement/ .
-#  This file is distributed on an "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, express or implied.
-#  See the License for the specific language governing permissions and limitations under the License.
+# Copyright Amazon.com, Inc. or its affiliates. All Rights Reserved.
+# SPDX-License-Identifier: MIT-0
 #
-# Reproduced for comparison: the module the Lambda Python runtime provides to
-# inline (ZipFile) functions. One urllib3 PUT, no timeout, the status is printed
-# but never checked, the ResponseURL and the whole body (NoEcho Data included)
-# are printed, and the default PhysicalResourceId is the log stream name.
+# Reproduced for comparison: the module the Lambda Python runtime provides to inline
+# (ZipFile) functions, as published in the CloudFormation User Guide ("cfn-response
+# module"). One urllib3 PUT with no timeout, the status printed but never checked, the
+# ResponseURL and the whole body (NoEcho Data included) printed, and the default
+# PhysicalResourceId is the log stream name.
 
 from __future__ import print_function
 import urllib3
