@@ -219,11 +219,20 @@ def render(results: dict[str, Any]) -> tuple[str, list[str]]:
                    "their boto3 clients at import). cfnkit's modules import boto3 only on first use, so the last "
                    "cfnkit row adds what its first request pays.")
         out.append("")
-        out.append("| module | median | max | vs `import boto3` |")
-        out.append("|---|---:|---:|---:|")
+        peer_of = {
+            "cfnkit ecs_task_runner/app.py": "crhelper ECS runner",
+            "cfnkit secrets_resolver/app.py": "crhelper secrets",
+            "cfnkit ecs app.py + its boto3 client": "crhelper ECS runner",
+            "document ECS runner": "crhelper ECS runner",
+            "document secrets": "crhelper secrets",
+        }
+        out.append("| module | median | max | vs `import boto3` | crhelper module of the same provider vs this |")
+        out.append("|---|---:|---:|---:|---:|")
         for label, samples in cold.items():
             med = statistics.median(samples)
-            out.append(f"| {label} | {_ms(med)} | {_ms(max(samples))} | {med / base:.2f}x |")
+            crhelper_label = peer_of.get(label)
+            versus = (f"{statistics.median(cold[crhelper_label]) / med:.2f}x" if crhelper_label in cold else "-")
+            out.append(f"| {label} | {_ms(med)} | {_ms(max(samples))} | {med / base:.2f}x | {versus} |")
         cost = results.get("client_cost")
         if cost:
             out.append("")
