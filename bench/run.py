@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py            # everything (about 6-8 minutes)
     .venv/bin/python bench/run.py --quick    # fewer repetitions, for a smoke run
+    .venv/bin/python bench/run.py --render   # no measuring: tables from bench/results/latest.json
 
 Writes bench/results/latest.md and latest.json, and replaces the text between
 `<!-- bench:start -->` and `<!-- bench:end -->` in README.md (nothing else).
@@ -609,7 +610,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="few repetitions (a smoke run, not for the README)")
     parser.add_argument("--no-readme", action="store_true", help="do not touch README.md")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: re-render latest.md and README.md from bench/results/latest.json")
     args = parser.parse_args()
+    if args.render:
+        from bench import report
+
+        results = json.loads((report.RESULTS / "latest.json").read_text())
+        results.pop("cfnkit_slower", None)
+        report.write(results, readme=not args.no_readme)
+        return
     args.runs = 4 if args.quick else 20
     args.reps = 1 if args.quick else 3
     args.cold = 3 if args.quick else 9
