@@ -6,7 +6,7 @@
 
 Writes bench/results/latest.md and latest.json, and replaces the text between
 `<!-- bench:start -->` and `<!-- bench:end -->` in README.md (nothing else).
-See docs/readme/bench.md for what each table means.
+README.md's "Benchmarks and the fault matrix" section says what each table means.
 """
 
 from __future__ import annotations

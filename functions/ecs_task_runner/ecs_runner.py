@@ -99,8 +99,8 @@ EMPTY_ATTRIBUTES: Mapping[str, str] = {
 }
 
 SCHEMA = Schema(
-    Cluster=Field(Json(), required=True, description="ECS cluster name or ARN"),
-    TaskDefinition=Field(Json(), required=True, description="family, family:revision or ARN"),
+    Cluster=Field(Json(), required=True, description="an ECS cluster name or ARN"),
+    TaskDefinition=Field(Json(), required=True, description="a task definition family, family:revision or ARN"),
     Overrides=Field(Json()),
     LaunchType=Field(Json()),
     CapacityProviderStrategy=Field(Json()),

@@ -409,8 +409,9 @@ def test_missing_and_mistyped_properties_are_listed(aws: Aws, server: ResponseSe
                                           "RunOn": ["Craete"]}, response_url=server.url))
     assert reason == (
         "Invalid properties: LaunchTyp: unknown property (did you mean LaunchType?); "
-        "TaskDefinition: required; expected a JSON value; Count: expected an integer from 1 to 10, "
-        "got a number out of range; RunOn[0]: expected one of Create, Update, Delete (did you mean Create?)"
+        "TaskDefinition: required; expected a task definition family, family:revision or ARN; "
+        "Count: expected an integer from 1 to 10, got a number out of range; "
+        "RunOn[0]: expected one of Create, Update, Delete (did you mean Create?)"
     )
 
 

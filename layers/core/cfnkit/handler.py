@@ -22,6 +22,7 @@ from .errors import CfnkitError, ContinuationFailed, InvalidProperties, Malforme
 from .protocol import (
     FAILED_CREATE_PREFIX,
     MAX_PHYSICAL_ID_BYTES,
+    MAX_SERVICE_TIMEOUT,
     Request,
     RequestType,
     Response,
@@ -214,9 +215,18 @@ class CustomResource:
             # The watchdog answers `margin` before the Lambda deadline; its PUT must fit
             # in what is left (a fixed 0.2 s reserve would leave nothing for short timeouts).
             responder = _Responder(request.response_url, self.sender, lambda_deadline - min(0.2, margin / 4))
+            # The watchdog also guards CloudFormation's own limit (ServiceTimeout): a
+            # provider blocked past it would otherwise answer after nobody listens. It fires
+            # half a margin after the waiter's deadline, so a wait that is polling still
+            # gets its cleanup and "timed out" Reason first.
+            started = continuation.started_at if continuation else self.clock.now()
+            service = float(request.service_timeout or MAX_SERVICE_TIMEOUT)
+            # A wait already past its deadline still gets `margin` to poll and clean up.
+            service_left = max(margin, started + service - min(10.0, service * 0.1) / 2 - self.clock.now())
+            lambda_first = remaining - margin <= service_left
             watchdog = _Watchdog(
-                remaining - margin,
-                lambda: self._deadline_reached(request, responder, context, margin),
+                min(remaining - margin, service_left),
+                lambda: self._deadline_reached(request, responder, context, margin, lambda_first, service),
             )
             try:
                 self._handle(request, continuation, context, responder, min(self.handoff_margin, remaining * 0.25))
@@ -367,11 +377,18 @@ class CustomResource:
             log.exception("cleanup after the deadline failed")
             return f"cleanup failed ({type(exc).__name__}: {exc})"
 
-    def _deadline_reached(self, request: Request, responder: _Responder, context: Any, margin: float) -> None:
-        reason = (
-            f"The function was still working {margin:.1f} s before its Lambda timeout; "
-            f"answering FAILED now so the stack does not wait ({where_logs_are(context)})"
-        )
+    def _deadline_reached(self, request: Request, responder: _Responder, context: Any, margin: float,
+                          lambda_first: bool, service: float) -> None:
+        if lambda_first:
+            reason = (
+                f"The function was still working {margin:.1f} s before its Lambda timeout; "
+                f"answering FAILED now so the stack does not wait ({where_logs_are(context)})"
+            )
+        else:
+            reason = (
+                f"The function was still working as CloudFormation's ServiceTimeout of {service:.0f} s "
+                f"was about to expire; answering FAILED now ({where_logs_are(context)})"
+            )
         responder.respond(self._failed(request, reason), by="watchdog")
 
     # -- responses ----------------------------------------------------------------
@@ -423,6 +440,9 @@ class CustomResource:
             json.dumps(dict(result.data), allow_nan=False)
         except (TypeError, ValueError) as exc:
             return self._failed(request, f"{type(self.provider).__name__} returned Data that is not JSON: {exc}")
+        # Data too large for 4096 bytes turns this into FAILED when encoded, keeping this
+        # id on purpose: the provider did create something, so the Delete that follows
+        # must reach it rather than be skipped as a failed-create marker.
         return self._response(request, Status.SUCCESS, physical_id, data=result.data, no_echo=result.no_echo)
 
     def _unexpected(self, exc: BaseException, context: Any) -> str:

@@ -46,6 +46,9 @@ _request_fields: contextvars.ContextVar[Mapping[str, Any]] = contextvars.Context
 )
 
 
+_JSON_LITERALS = frozenset({"true", "false", "null"})
+
+
 class Redactor:
     """Known secret values and URL queries out of any text."""
 
@@ -76,7 +79,9 @@ class Redactor:
     def add_value(self, value: Any) -> None:
         """Register a value of any JSON shape: every string and number inside it."""
         if isinstance(value, str):
-            self.add(value)
+            # JSON literals (a JSON-encoded boolean or null) would mask ordinary words.
+            if value not in _JSON_LITERALS:
+                self.add(value)
         elif isinstance(value, Mapping):
             for item in value.values():
                 self.add_value(item)

@@ -264,7 +264,10 @@ class Object(Type):
             sub = _join(path, name)
             if name not in value or value[name] is None:
                 if spec.required:
-                    problems.append(Problem(sub, f"required; expected {spec.type.expected}"))
+                    # A pass-through Json field has no type to name; its description says what is expected.
+                    expected = spec.description if isinstance(spec.type, Json) and spec.description else (
+                        spec.type.expected)
+                    problems.append(Problem(sub, f"required; expected {expected}"))
                 elif spec.has_default():
                     out[name] = spec.default
                 continue

@@ -22,8 +22,8 @@ from .provider import MAX_STATE_BYTES, State
 
 #: Lambda's limit for an asynchronous invocation's payload.
 MAX_ASYNC_PAYLOAD_BYTES = 256 * 1024
-#: A runaway guard: 3600 s of waiting needs at most a handful of 15-minute hops.
-MAX_HOPS = 200
+#: A runaway guard: 3600 s of waiting is 5 hops of a 900 s Lambda, or a few hundred of a very short one.
+MAX_HOPS = 1000
 #: Local emulation (`cfnkit invoke`, `cfnkit demo`): when this names a directory,
 #: LambdaInvoker writes the continued event there as a JSON file instead of calling
 #: Lambda, and the emulator starts the next invocation from it.

@@ -473,3 +473,17 @@ def test_property_names_of_any_type_do_not_break_the_request_log() -> None:
     provider = Recorder(Result(physical_id="p"))
     provider.schema = None
     assert answer(run(provider, event)) == ("SUCCESS", "", "p")
+
+
+def test_a_provider_blocked_past_a_short_service_timeout_is_answered_before_cloudformation_gives_up() -> None:
+    # ServiceTimeout 2 s is shorter than the 30 s Lambda: the watchdog guards CloudFormation's
+    # limit too (half a margin after the waiter's deadline: 2 - 0.1 s).
+    sender = SignallingSender()
+    event = create_event({"Name": "n"}, service_timeout=2, request_id="req-short")
+    CustomResource(Blocking(sender.answered), sender=sender)(event, FakeContext(timeout=30.0))
+    assert answer(sender) == (
+        "FAILED",
+        "The function was still working as CloudFormation's ServiceTimeout of 2 s was about to expire; "
+        f"answering FAILED now ({LOGS})",
+        "cfnkit-failed-create-req-short",
+    )

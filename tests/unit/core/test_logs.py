@@ -283,3 +283,8 @@ def test_fields_never_replace_the_standard_keys(capfd: pytest.CaptureFixture[str
     line = lines(capfd)[0]
     assert (line["level"], line["message"], line["logger"], line["own"]) == ("INFO", "real", "cfnkit.t", 1)
     assert line["time"] != "0"
+
+
+def test_json_literals_in_noecho_data_do_not_mask_ordinary_words() -> None:
+    redactor.add_value({"Enabled": "true", "Missing": "null", "Off": "false", "Token": "tok-4411"})
+    assert redactor.redact("flag true, value null, false alarm, tok-4411") == "flag true, value null, false alarm, ****"

@@ -262,3 +262,14 @@ def test_a_delete_with_an_enormous_number_still_reaches_the_provider() -> None:
     CustomResource(Deleter(), sender=sender, clock=FakeClock())(delete_event({"Count": "9" * 5000}, "id-1"),
                                                                FakeContext())
     assert (sender.only["Status"], sender.only["PhysicalResourceId"]) == ("SUCCESS", "id-1")
+
+
+def test_a_required_pass_through_field_names_its_description_as_the_expectation() -> None:
+    schema = Schema(Cluster=Field(Json(), required=True, description="an ECS cluster name or ARN"),
+                    Name=Field(String(), required=True, description="ignored for typed fields"))
+    with pytest.raises(InvalidProperties) as caught:
+        schema.parse({})
+    assert [str(p) for p in caught.value.problems] == [
+        "Cluster: required; expected an ECS cluster name or ARN",
+        "Name: required; expected a string",
+    ]
