@@ -7,13 +7,11 @@ matrix without -v.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from cfnkit.logs import BODY_LOGGERS, LOGGER_NAME, redactor
 
 REGION = "us-east-1"
 
@@ -77,17 +75,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 # -- shared fixtures --------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _isolated_logging() -> Iterator[None]:
-    names = [LOGGER_NAME, "", "botocore", "boto3", *BODY_LOGGERS]
-    levels = {name: logging.getLogger(name).level for name in names}
-    redactor.clear()
-    yield
-    redactor.clear()
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture

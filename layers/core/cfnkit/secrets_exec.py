@@ -32,6 +32,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
+from .schema import describe
+
 PROG = "cfnkit-secrets-exec"
 USAGE = f"""usage: {PROG} COMMAND [ARG...]
 
@@ -60,17 +62,6 @@ Exec = Callable[[str, list[str], Mapping[str, str]], object]
 class SecretsProblem(Exception):
     """A secret that cannot be loaded; the message names it and never holds a value."""
 
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "null" if value is None else type(value).__name__
 
 
 def _variable(value: Any) -> str:
@@ -110,7 +101,7 @@ def _variables(secret_id: str, string: str) -> dict[str, str]:
     if not isinstance(parsed, dict):
         raise SecretsProblem(
             f"secret {secret_id} must be a JSON object of NAME: value pairs, but its SecretString is "
-            f"{_describe(parsed)}"
+            f"{describe(parsed)}"
         )
     bad = [key for key in parsed if not ENV_NAME.fullmatch(key)]
     if bad:

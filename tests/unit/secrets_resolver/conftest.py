@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from cfnkit.logs import BODY_LOGGERS, LOGGER_NAME, redactor
-
-
-@pytest.fixture(autouse=True)
-def _isolated_logging() -> Iterator[None]:
-    names = [LOGGER_NAME, "", "botocore", "boto3", *BODY_LOGGERS]
-    levels = {name: logging.getLogger(name).level for name in names}
-    redactor.clear()
-    yield
-    redactor.clear()
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture
