@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from cfnkit.logs import BODY_LOGGERS, LOGGER_NAME, redactor
+from cfnkit.testing import ResponseServer
 
 
 @pytest.fixture(autouse=True)
@@ -19,3 +20,10 @@ def _isolated_logging() -> Iterator[None]:
     redactor.clear()
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture
+def server() -> Iterator[ResponseServer]:
+    """A real HTTP server on 127.0.0.1 standing in for the presigned ResponseURL."""
+    with ResponseServer() as running:
+        yield running

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -65,12 +64,6 @@ class Buckets(Provider):
     def delete(self, request: Request) -> Result:
         self.buckets.pop(request.physical_id or "", None)
         return Result()
-
-
-@pytest.fixture
-def server() -> Iterator[ResponseServer]:
-    with ResponseServer() as running:
-        yield running
 
 
 def handler(provider: Buckets, **kwargs: Any) -> CustomResource:

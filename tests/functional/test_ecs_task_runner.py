@@ -20,6 +20,7 @@ from cfnkit.testing import (
     FakeContext,
     RecordingInvoker,
     ResponseServer,
+    ScriptedClock,
     create_event,
     delete_event,
     update_event,
@@ -42,23 +43,6 @@ def awslogs(prefix: str = "migrate") -> dict[str, Any]:
                                                  "awslogs-stream-prefix": prefix}}
 
 
-class ScriptedClock(FakeClock):
-    """A FakeClock that runs actions once the wait has slept past their second."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.start = self.now()
-        self.actions: list[tuple[float, Callable[[], None]]] = []
-
-    def at(self, seconds: float, action: Callable[[], None]) -> None:
-        self.actions.append((seconds, action))
-
-    def sleep(self, seconds: float) -> None:
-        super().sleep(seconds)
-        due = [a for a in self.actions if self.now() - self.start >= a[0]]
-        self.actions = [a for a in self.actions if a not in due]
-        for _, action in due:
-            action()
 
 
 class Aws:
@@ -123,12 +107,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             yield Aws()
         finally:
             EcsAgent.release()
-
-
-@pytest.fixture
-def server() -> Iterator[ResponseServer]:
-    with ResponseServer() as running:
-        yield running
 
 
 def run(event: dict[str, Any], clock: FakeClock, *, invoker: RecordingInvoker | None = None,

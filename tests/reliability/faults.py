@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -47,23 +46,6 @@ class CanaryProvider(Provider):
         return Result(data={"Password": request.properties["Password"]}, no_echo=True)
 
 
-class ScriptedClock(FakeClock):
-    """A FakeClock that runs actions once the waiting has slept past their second."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.start = self.now()
-        self.actions: list[tuple[float, Callable[[], None]]] = []
-
-    def at(self, seconds: float, action: Callable[[], None]) -> None:
-        self.actions.append((seconds, action))
-
-    def sleep(self, seconds: float) -> None:
-        super().sleep(seconds)
-        due = [a for a in self.actions if self.now() - self.start >= a[0]]
-        self.actions = [a for a in self.actions if a not in due]
-        for _, action in due:
-            action()
 
 
 class Killed(BaseException):

@@ -17,12 +17,12 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from cfnkit import CustomResource
 from cfnkit.sender import HttpSender
-from cfnkit.testing import FakeContext, ResponseServer, create_event
+from cfnkit.testing import FakeContext, ResponseServer, ScriptedClock, create_event
 from cfnkit_tools.ecs_agent import EcsAgent
 from ecs_runner import EcsTaskRunner, client_config
 from moto import mock_aws
 
-from tests.reliability.faults import CANARY, BlockingClock, DeadSender, ScriptedClock, assert_no_canary
+from tests.reliability.faults import CANARY, BlockingClock, DeadSender, assert_no_canary
 
 pytestmark = pytest.mark.functional
 
@@ -98,12 +98,6 @@ def ecs(aws_env: None) -> Iterator[Ecs]:
             yield Ecs()
         finally:
             EcsAgent.release()
-
-
-@pytest.fixture
-def server() -> Iterator[ResponseServer]:
-    with ResponseServer() as running:
-        yield running
 
 
 def migrate_event(url: str) -> dict[str, Any]:

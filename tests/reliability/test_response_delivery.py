@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from cfnkit import CustomResource
@@ -20,12 +20,6 @@ def fast_sender() -> HttpSender:
     """The production sender with short timeouts and backoff, so the matrix stays quick."""
     return HttpSender(connect_timeout=0.5, read_timeout=0.5, max_attempts=6, backoff_base=0.05, backoff_cap=0.2,
                       rng=random.Random(7))
-
-
-@pytest.fixture
-def server() -> Iterator[ResponseServer]:
-    with ResponseServer() as running:
-        yield running
 
 
 def invoke(url: str) -> None:

@@ -1,6 +1,7 @@
 """Fakes for testing providers, shipped with the package (ours and users').
 
-- FakeClock: wall time that moves only when slept on or advanced.
+- FakeClock: wall time that moves only when slept on or advanced; ScriptedClock also
+  runs actions at chosen seconds of the wait.
 - FakeContext: a Lambda context whose deadline is real (or follows a FakeClock).
 - RecordingSender: records response bodies instead of sending them.
 - ResponseServer: a real HTTP server on 127.0.0.1 standing in for the presigned
@@ -14,7 +15,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -46,6 +47,29 @@ class FakeClock:
         with self._lock:
             self._now += seconds
 
+
+
+class ScriptedClock(FakeClock):
+    """A FakeClock that runs actions once the waiting has slept past their second.
+
+    clock.at(3.0, lambda: agent.stop(task_arn, [0])) makes "the task stops 3 s into the
+    wait" happen deterministically, without real sleeping.
+    """
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:
+        super().__init__(start)
+        self.start = start
+        self.actions: list[tuple[float, Callable[[], None]]] = []
+
+    def at(self, seconds: float, action: Callable[[], None]) -> None:
+        self.actions.append((seconds, action))
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        due = [a for a in self.actions if self.now() - self.start >= a[0]]
+        self.actions = [a for a in self.actions if a not in due]
+        for _, action in due:
+            action()
 
 class FakeContext:
     """A Lambda context. Its deadline is real time unless a clock is given."""

@@ -10,7 +10,6 @@ import json
 import random
 import socket
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -19,12 +18,6 @@ from cfnkit.sender import Delivery, HttpSender, SystemClock
 from cfnkit.testing import FakeClock, ResponseServer
 
 SIGNATURE = "0123456789abcdeffedcba9876543210"
-
-
-@pytest.fixture
-def server() -> Iterator[ResponseServer]:
-    with ResponseServer() as running:
-        yield running
 
 
 def fast_sender(**kwargs: float) -> HttpSender:

@@ -126,3 +126,18 @@ def test_event_request_ids_are_deterministic_and_distinct() -> None:
     assert create_event({"A": "1"})["RequestId"] != create_event({"A": "2"})["RequestId"]
     assert create_event({})["RequestId"] != delete_event({}, "id")["RequestId"]
     assert create_event({}, request_id="fixed")["RequestId"] == "fixed"
+
+
+def test_scripted_clock_runs_each_action_once_when_the_wait_reaches_its_second() -> None:
+    from cfnkit.testing import ScriptedClock
+
+    clock = ScriptedClock()
+    fired: list[str] = []
+    clock.at(2.0, lambda: fired.append("two"))
+    clock.at(0.5, lambda: fired.append("half"))
+    clock.sleep(1.0)
+    assert fired == ["half"]
+    clock.sleep(1.0)
+    clock.sleep(5.0)
+    assert fired == ["half", "two"]
+    assert clock.now() - clock.start == 7.0
