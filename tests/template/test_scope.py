@@ -16,8 +16,8 @@ import pytest
 
 REGION, ACCOUNT, STACK = "us-east-1", "123456789012", "todobackend"
 ROOT = Path(__file__).resolve().parents[2]
-#: The deploy guide lives in README.md (its "Deploy" section).
-GUIDES = [ROOT / "README.md"]
+#: The deploy guide is the documentation site's "Deploying" page.
+GUIDES = [ROOT / "docs" / "deploy.md"]
 COMMAND = "sam deploy --stack-name cfnkit"
 
 
