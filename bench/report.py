@@ -1,4 +1,4 @@
-"""Render bench results: bench/results/latest.{md,json} and README.md's tables between the markers."""
+"""Render bench results: bench/results/latest.{md,json} and the docs benchmarks page's tables between the markers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+#: The page of the documentation site whose tables bench/run.py rewrites (between the markers).
+PAGE = ROOT / "docs" / "benchmarks.md"
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 OURS, DOC, CRHELPER = "cfnkit", "document (cfnresponse + tasks_stopped waiter)", "crhelper"
 
@@ -263,29 +265,35 @@ def render(results: dict[str, Any]) -> tuple[str, list[str]]:
     return "\n".join(out), slower
 
 
-def write(results: dict[str, Any], *, readme: bool) -> None:
+def tables(results: dict[str, Any]) -> str:
+    """The markdown that goes between the markers (and into latest.md); records cfnkit_slower in results."""
     markdown, slower = render(results)
     results["cfnkit_slower"] = slower
     if slower:
         markdown += "\nWhere cfnkit measured slower than a peer:\n\n" + "\n".join(f"- {s}" for s in slower) + "\n"
     else:
         markdown += "\ncfnkit was not slower than a peer in any timed row of this run.\n"
+    return markdown
+
+
+def write(results: dict[str, Any], *, page: bool) -> None:
+    markdown = tables(results)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.md").write_text("# Benchmark results\n\n" + markdown)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     import sys
 
     print(markdown, file=sys.__stdout__)
-    if readme:
-        update_readme(ROOT / "README.md", markdown)
+    if page:
+        update_page(PAGE, markdown)
 
 
-def update_readme(path: Path, markdown: str) -> bool:
-    """Replace only the text between the markers; False (and README untouched) without them."""
+def update_page(path: Path, markdown: str) -> bool:
+    """Replace only the text between the markers; False (and the page untouched) without them."""
     text = path.read_text()
     start, end = text.find(MARK_START), text.find(MARK_END)
     if start < 0 or end < start:
-        print(f"README.md has no {MARK_START} ... {MARK_END} markers: left untouched")
+        print(f"{path.name} has no {MARK_START} ... {MARK_END} markers: left untouched")
         return False
     new = text[: start + len(MARK_START)] + "\n" + markdown.rstrip() + "\n" + text[end:]
     if new != text:

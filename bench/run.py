@@ -5,8 +5,8 @@
     .venv/bin/python bench/run.py --render   # no measuring: tables from bench/results/latest.json
 
 Writes bench/results/latest.md and latest.json, and replaces the text between
-`<!-- bench:start -->` and `<!-- bench:end -->` in README.md (nothing else).
-README.md's "Benchmarks and the fault matrix" section says what each table means.
+`<!-- bench:start -->` and `<!-- bench:end -->` in docs/benchmarks.md (nothing else).
+That page of the documentation site says what each table means.
 """
 
 from __future__ import annotations
@@ -608,17 +608,18 @@ def _zip_size(directory: Path, prefix: str = "", only: set[str] | None = None) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="few repetitions (a smoke run, not for the README)")
-    parser.add_argument("--no-readme", action="store_true", help="do not touch README.md")
+    parser.add_argument("--quick", action="store_true", help="few repetitions (a smoke run, not for the docs)")
+    parser.add_argument("--no-docs", "--no-readme", dest="no_docs", action="store_true",
+                        help="do not touch docs/benchmarks.md")
     parser.add_argument("--render", action="store_true",
-                        help="measure nothing: re-render latest.md and README.md from bench/results/latest.json")
+                        help="measure nothing: re-render latest.md and docs/benchmarks.md from latest.json")
     args = parser.parse_args()
     if args.render:
         from bench import report
 
         results = json.loads((report.RESULTS / "latest.json").read_text())
         results.pop("cfnkit_slower", None)
-        report.write(results, readme=not args.no_readme)
+        report.write(results, page=not args.no_docs)
         return
     args.runs = 4 if args.quick else 20
     args.reps = 1 if args.quick else 3
@@ -627,7 +628,7 @@ def main() -> None:
     bench.run()
     from bench import report
 
-    report.write(bench.results, readme=not args.no_readme and not args.quick)
+    report.write(bench.results, page=not args.no_docs and not args.quick)
 
 
 if __name__ == "__main__":
