@@ -84,6 +84,8 @@ CLIENT_TOKEN_LENGTH = 64
 #: Capacity failures are retried after 1, 2, 4, ... seconds, at most this long apart.
 MAX_BACKOFF_S = 30.0
 POLL_INTERVAL_S = 1.0
+#: Consecutive clientTokens answered ConflictException before giving up (each names tasks adopted).
+MAX_CONFLICTS = 20
 #: How long after RunTask a task DescribeTasks reports MISSING is still waited for.
 MISSING_GRACE_S = 30.0
 #: The part of the 4096-byte response a failure Reason may use (ids and keys need the rest).
@@ -124,6 +126,17 @@ SCHEMA = Schema(
 def is_capacity_failure(reason: str) -> bool:
     """Failures that more capacity later may cure (retried until the deadline)."""
     return reason.startswith("RESOURCE:") or reason == "AGENT" or "capacity is unavailable" in reason.lower()
+
+
+def is_capacity_error_message(message: str) -> bool:
+    """A RunTask ClientException that is about capacity, not about the request.
+
+    The RunTask documentation (botocore's ECS model) says ClientException is also returned
+    when managed scaling has reached the quota of tasks in PROVISIONING per cluster; ECS
+    words it "Tasks provisioning capacity limit exceeded."
+    """
+    text = message.lower()
+    return "capacity" in text and ("provisioning" in text or "limit" in text or "unavailable" in text)
 
 
 def task_id(task_arn: str) -> str:
@@ -355,23 +368,27 @@ class EcsTaskRunner(Provider):
         return STARTED_BY_PREFIX + request.token("startedBy", length=STARTED_BY_LENGTH - len(STARTED_BY_PREFIX))
 
     def _find_started(self, request: Request, state: Mapping[str, Any]) -> list[str]:
-        started_by = self._started_by(request)
+        """Tasks an earlier delivery of this request started that are still RUNNING (desired status).
+
+        startedBy must be ListTasks' only filter (botocore's ECS model, ListTasksRequest), so
+        this lists only tasks whose desired status is RUNNING, the default. A task that has
+        already stopped is found by RunTask's clientToken instead (see _start).
+        """
         found: list[str] = []
-        for status in ("RUNNING", "STOPPED"):
-            try:
-                pages = self.ecs.get_paginator("list_tasks").paginate(
-                    cluster=state["cluster"], startedBy=started_by, desiredStatus=status
-                )
-                for page in pages:
-                    found.extend(arn for arn in page.get("taskArns", []) if arn not in found)
-            except Exception as exc:
-                self._raise_cluster_problem(exc, state)
-                if _is_client_error(exc) and _error_code(exc) == "InvalidParameterException":
-                    # The clientToken still makes RunTask idempotent; this look-up is the second guard.
-                    log.warning("ListTasks by startedBy was rejected; relying on RunTask's clientToken",
-                                extra={"fields": {"desired_status": status, "error": _error_message(exc)}})
-                    continue
-                raise
+        try:
+            pages = self.ecs.get_paginator("list_tasks").paginate(
+                cluster=state["cluster"], startedBy=self._started_by(request)
+            )
+            for page in pages:
+                found.extend(arn for arn in page.get("taskArns", []) if arn not in found)
+        except Exception as exc:
+            self._raise_cluster_problem(exc, state)
+            if _is_client_error(exc) and _error_code(exc) == "InvalidParameterException":
+                # The clientToken still makes RunTask idempotent; this look-up is the first guard.
+                log.warning("ListTasks by startedBy was rejected; relying on RunTask's clientToken",
+                            extra={"fields": {"error": _error_message(exc)}})
+                return []
+            raise
         return sorted(found)
 
     def _raise_cluster_problem(self, exc: Exception, state: Mapping[str, Any]) -> None:
@@ -382,27 +399,35 @@ class EcsTaskRunner(Provider):
             ) from exc
 
     def _start(self, request: Request, state: Mapping[str, Any]) -> Outcome:
-        params = dict(state["params"])
+        """RunTask for the tasks still missing, one clientToken per attempt.
+
+        A token is never reused with other parameters on purpose, but a redelivery that
+        adopted some tasks asks for fewer than the first delivery did under the same token:
+        ECS then answers ConflictException naming the tasks that token started, which are
+        this request's tasks, so they are adopted and the next attempt's token is tried.
+        """
         tasks = list(state.get("tasks", []))
-        missing = int(params.get("count", 1)) - len(tasks)
         attempt = int(state.get("attempt", 0))
-        if missing > 0:
-            params["count"] = missing
-            params["startedBy"] = self._started_by(request)
-            params["clientToken"] = request.token("clientToken", str(attempt), length=CLIENT_TOKEN_LENGTH)
+        count = int(state["params"].get("count", 1))
+        reply: Mapping[str, Any] = {}
+        conflicts = 0
+        while count - len(tasks) > 0:
+            params = {**state["params"], "count": count - len(tasks), "startedBy": self._started_by(request),
+                      "clientToken": request.token("clientToken", str(attempt), length=CLIENT_TOKEN_LENGTH)}
             try:
                 reply = self.ecs.run_task(**params)
             except Exception as exc:
-                self._raise_cluster_problem(exc, state)
-                if _is_client_error(exc) and _error_code(exc) == "AccessDeniedException":
-                    raise ProviderError(
-                        f"RunTask was denied: {_error_message(exc)} (the function's role needs ecs:RunTask on the "
-                        "cluster and iam:PassRole for the task's roles)"
-                    ) from exc
-                if _is_client_error(exc) and _error_code(exc) in ("ClientException", "InvalidParameterException"):
-                    problem = f"{_error_code(exc)}: {_error_message(exc)}"
-                    raise ProviderError(f"RunTask rejected the task: {problem}") from exc
-                raise
+                adopted = self._run_task_error(exc, state, attempt)
+                if isinstance(adopted, InProgress):
+                    return InProgress({**adopted.state, "tasks": tasks}, interval=adopted.interval)
+                tasks.extend(arn for arn in adopted if arn not in tasks)
+                attempt, conflicts = attempt + 1, conflicts + 1
+                if conflicts > MAX_CONFLICTS:
+                    raise ProviderError(f"RunTask answered ConflictException for {conflicts} clientTokens in a "
+                                        f"row; adopted tasks: {', '.join(tasks) or 'none'}") from exc
+                continue
+            break
+        if reply:
             started = [str(t["taskArn"]) for t in reply.get("tasks", [])]
             tasks.extend(arn for arn in started if arn not in tasks)
             log.info("RunTask answered", extra={"fields": {"started": started,
@@ -411,21 +436,52 @@ class EcsTaskRunner(Provider):
             fatal = [f for f in failures if not is_capacity_failure(str(f.get("reason", "")))]
             if fatal:
                 raise ProviderError(self._run_task_failed(request, state, fatal, tasks))
-            if failures or len(tasks) < int(state["params"].get("count", 1)):
-                delay = min(MAX_BACKOFF_S, 2.0**attempt)
+            if failures or len(tasks) < count:
                 first = failures[0] if failures else {"reason": "fewer tasks than Count were started"}
-                last = self._describe_failure(first)
-                log.warning("no capacity to place the task yet; retrying",
-                            extra={"fields": {"failure": last, "retry_in_s": delay, "attempt": attempt + 1}})
-                return InProgress(
-                    {**state, "tasks": tasks, "attempt": attempt + 1, "retry_at": self._now() + delay,
-                     "last_failure": last},
-                    interval=delay,
-                )
+                return self._retry_later({**state, "tasks": tasks}, attempt, self._describe_failure(first))
         running = {**state, "phase": "running", "tasks": tasks, "running_since": self._now()}
         running.pop("params", None)
         running.pop("retry_at", None)
         return InProgress(running, interval=POLL_INTERVAL_S)
+
+    def _retry_later(self, state: Mapping[str, Any], attempt: int, last: str) -> InProgress:
+        delay = min(MAX_BACKOFF_S, 2.0**attempt)
+        log.warning("no capacity to place the task yet; retrying",
+                    extra={"fields": {"failure": last, "retry_in_s": delay, "attempt": attempt + 1}})
+        return InProgress(
+            {**state, "attempt": attempt + 1, "retry_at": self._now() + delay, "last_failure": last},
+            interval=delay,
+        )
+
+    def _run_task_error(self, exc: Exception, state: Mapping[str, Any], attempt: int) -> list[str] | InProgress:
+        """A RunTask error: the tasks a conflicting token started, a capacity retry, or ProviderError."""
+        self._raise_cluster_problem(exc, state)
+        if not _is_client_error(exc):
+            raise exc
+        code, message = _error_code(exc), _error_message(exc)
+        if code == "AccessDeniedException":
+            raise ProviderError(
+                f"RunTask was denied: {message} (the function's role needs ecs:RunTask on the "
+                "cluster and iam:PassRole for the task's roles)"
+            ) from exc
+        if code == "ConflictException":
+            # botocore's ECS model: "The resourceIds are the existing task ARNs which are already
+            # associated with the clientToken" (RunTask, ConflictException).
+            response: Mapping[str, Any] = getattr(exc, "response", {})
+            arns = [str(arn) for arn in response.get("resourceIds") or [] if isinstance(arn, str) and arn]
+            if not arns:
+                raise ProviderError(f"RunTask answered ConflictException without the tasks it names: {message}") \
+                    from exc
+            log.info("adopting the tasks this request's clientToken already started",
+                     extra={"fields": {"tasks": arns, "attempt": attempt}})
+            return arns
+        if code == "ClientException" and is_capacity_error_message(message):
+            # RunTask documentation: with managed scaling, a full quota of PROVISIONING tasks
+            # per cluster is a ClientException; more capacity later cures it.
+            return self._retry_later(state, attempt, f"{code}: {message}")
+        if code in ("ClientException", "InvalidParameterException"):
+            raise ProviderError(f"RunTask rejected the task: {code}: {message}") from exc
+        raise exc
 
     @staticmethod
     def _describe_failure(failure: Mapping[str, Any]) -> str:

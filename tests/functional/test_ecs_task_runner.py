@@ -26,8 +26,10 @@ from cfnkit.testing import (
     update_event,
 )
 from cfnkit_tools.ecs_agent import EcsAgent
-from ecs_runner import EcsTaskRunner
+from ecs_runner import EcsTaskRunner, client_config
 from moto import mock_aws
+
+from tests.awsrules import EcsRules
 
 pytestmark = pytest.mark.functional
 
@@ -46,9 +48,15 @@ def awslogs(prefix: str = "migrate") -> dict[str, Any]:
 
 
 class Aws:
-    """moto's ECS world for one test: a cluster, a subnet, task definitions and the agent."""
+    """moto's ECS world for one test: a cluster, a subnet, task definitions and the agent.
+
+    The runner's ECS clients get EcsRules: ListTasks and RunTask's clientToken behave as in AWS.
+    """
+
+    active: Aws | None = None
 
     def __init__(self) -> None:
+        self.rules = EcsRules()
         self.ecs = boto3.client("ecs", region_name=REGION)
         self.logs = boto3.client("logs", region_name=REGION)
         ec2 = boto3.client("ec2", region_name=REGION)
@@ -88,6 +96,11 @@ class Aws:
     def tasks(self) -> list[str]:
         return self.agent.task_arns(CLUSTER)
 
+    def client(self, service: str, region: str | None) -> Any:
+        """The runner's client factory: what AWS would answer, rules moto skips included."""
+        client = boto3.client(service, region_name=region or REGION, config=client_config())  # type: ignore[call-overload]
+        return self.rules.install(client) if service == "ecs" else client
+
     def stop_all(self, **kwargs: Any) -> Callable[[], None]:
         def action() -> None:
             for arn in self.tasks():
@@ -104,15 +117,18 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     with mock_aws():
         EcsAgent.hold()
         try:
-            yield Aws()
+            Aws.active = Aws()
+            yield Aws.active
         finally:
+            Aws.active = None
             EcsAgent.release()
 
 
 def run(event: dict[str, Any], clock: FakeClock, *, invoker: RecordingInvoker | None = None,
         lambda_timeout: float = 900.0) -> RecordingInvoker:
     invoker = invoker or RecordingInvoker()
-    handler = CustomResource(EcsTaskRunner(clock=clock), clock=clock, invoker=invoker)
+    factory = Aws.active.client if Aws.active is not None else None
+    handler = CustomResource(EcsTaskRunner(clock=clock, client_factory=factory), clock=clock, invoker=invoker)
     handler(event, FakeContext(lambda_timeout, clock=clock))
     return invoker
 
@@ -239,6 +255,58 @@ def test_duplicate_delivery_never_starts_a_second_task(aws: Aws, server: Respons
     [arn] = aws.tasks()
     assert first.json()["Status"] == second.json()["Status"] == "SUCCESS"
     assert first.json()["Data"]["TaskArn"] == second.json()["Data"]["TaskArn"] == arn
+
+
+def test_redelivery_after_the_task_stopped_is_answered_by_the_client_token(aws: Aws, server: ResponseServer) -> None:
+    clock = ScriptedClock()
+    clock.at(1, aws.stop_all())
+    event = create_event(aws.properties(), response_url=server.url, logical_id=LOGICAL_ID)
+    run(event, clock)
+    run(dict(event), clock)  # ListTasks lists RUNNING tasks only: the stopped one is not found
+    first, second = server.wait_for(2, timeout=5)
+    [arn] = aws.tasks()
+    assert (aws.rules.run_task_calls, aws.rules.idempotent_replies) == (1, 1)
+    assert first.json() == second.json()
+    assert second.json()["Data"]["TaskArn"] == arn
+
+
+def test_redelivery_while_the_task_runs_is_found_by_list_tasks(aws: Aws, server: ResponseServer) -> None:
+    event = create_event(aws.properties(), response_url=server.url, logical_id=LOGICAL_ID)
+    first_clock = ScriptedClock()
+
+    def redeliver() -> None:
+        second_clock = ScriptedClock()
+        second_clock.at(2, aws.stop_all())
+        run(dict(event), second_clock)
+
+    first_clock.at(1, redeliver)
+    run(event, first_clock)
+    puts = server.wait_for(2, timeout=5)
+    [arn] = aws.tasks()
+    # Found by ListTasks (startedBy as its only filter): the second delivery makes no RunTask call.
+    assert (aws.rules.run_task_calls, aws.rules.idempotent_replies, aws.rules.conflicts) == (1, 0, 0)
+    assert [p.json()["Data"]["TaskArn"] for p in puts] == [arn, arn]
+
+
+def test_redelivery_after_one_of_two_tasks_stopped_adopts_both(aws: Aws, server: ResponseServer) -> None:
+    event = create_event(aws.properties(Count="2"), response_url=server.url, logical_id=LOGICAL_ID)
+    first_clock = ScriptedClock()
+
+    def redeliver() -> None:  # one task has stopped, the other still runs
+        aws.agent.stop(aws.tasks()[0], exit_codes={"migrate": 0})
+        second_clock = ScriptedClock()
+        second_clock.at(2, aws.stop_all())
+        run(dict(event), second_clock)
+
+    first_clock.at(1, redeliver)
+    run(event, first_clock)
+    puts = server.wait_for(2, timeout=5)
+    tasks = aws.tasks()
+    assert len(tasks) == 2
+    # ListTasks found one; asking the first token for one task conflicted and named both.
+    assert (aws.rules.run_task_calls, aws.rules.conflicts) == (1, 1)
+    assert [sorted(p.json()["Data"]["TaskArns"].split(",")) for p in puts] == [sorted(tasks)] * 2
+    assert [p.json()["Status"] for p in puts] == ["SUCCESS", "SUCCESS"]
 
 
 def test_duplicate_delivery_while_the_task_runs_adopts_it(aws: Aws, server: ResponseServer) -> None:

@@ -22,6 +22,7 @@ from cfnkit_tools.ecs_agent import EcsAgent
 from ecs_runner import EcsTaskRunner, client_config
 from moto import mock_aws
 
+from tests.awsrules import EcsRules
 from tests.reliability.faults import CANARY, BlockingClock, DeadSender, assert_no_canary
 
 pytestmark = pytest.mark.functional
@@ -59,6 +60,9 @@ class Ecs:
         self.run_task_attempts = 0
         self._injected: list[tuple[int, dict[str, Any]]] = []
         self.client.meta.events.register_first("before-send.ecs.RunTask", self._before_send)  # type: ignore[arg-type]
+        # ListTasks and RunTask's clientToken as AWS documents them (moto skips both rules).
+        self.rules = EcsRules()
+        self.rules.install(self.client)
 
     def inject_run_task(self, *replies: tuple[int, dict[str, Any]]) -> None:
         """The next RunTask HTTP attempts get these (status, body) replies; later ones reach moto."""

@@ -16,6 +16,7 @@ from ecs_runner import (
     SCHEMA,
     STARTED_BY_LENGTH,
     EcsTaskRunner,
+    is_capacity_error_message,
     is_capacity_failure,
 )
 
@@ -56,19 +57,17 @@ def stopped(arn: str = TASK, *, migrate: int | None = 0, reason: str | None = No
 
 def expect_lookup(stub: Stubber, *, found: tuple[str, ...] = (), td: Any = None) -> None:
     stub.add_response("describe_task_definition", td or definition(), {"taskDefinition": "migrate"})
-    for status in ("RUNNING", "STOPPED"):
-        arns = list(found) if status == "STOPPED" else []
-        stub.add_response("list_tasks", {"taskArns": arns},
-                          {"cluster": CLUSTER, "startedBy": ANY, "desiredStatus": status})
+    # startedBy is the only filter (botocore ecs model, ListTasksRequest.startedBy).
+    stub.add_response("list_tasks", {"taskArns": list(found)}, {"cluster": CLUSTER, "startedBy": ANY})
 
 
 def expect_run(stub: Stubber, tasks: tuple[str, ...] = (TASK,), failures: tuple[dict[str, str], ...] = (),
-               count: int = 1) -> None:
+               count: int = 1, token: Any = ANY) -> None:
     stub.add_response(
         "run_task",
         {"tasks": [{"taskArn": arn, "lastStatus": "PROVISIONING"} for arn in tasks], "failures": list(failures)},
         {"cluster": CLUSTER, "taskDefinition": "migrate", "launchType": "EC2", "count": count,
-         "startedBy": ANY, "clientToken": ANY},
+         "startedBy": ANY, "clientToken": token},
     )
 
 
@@ -430,8 +429,6 @@ def test_redelivery_reuses_the_client_token_when_list_tasks_lags(ecs: Any) -> No
 
 def test_rejected_list_tasks_falls_back_to_the_client_token(ecs: Any, ecs_stub: Stubber) -> None:
     ecs_stub.add_response("describe_task_definition", definition(), {"taskDefinition": "migrate"})
-    ecs_stub.add_response("list_tasks", {"taskArns": []}, {"cluster": CLUSTER, "startedBy": ANY,
-                                                           "desiredStatus": "RUNNING"})
     ecs_stub.add_client_error("list_tasks", "InvalidParameterException", "startedBy must be the only filter")
     expect_run(ecs_stub)
     expect_describe(ecs_stub, stopped())
@@ -439,14 +436,108 @@ def test_rejected_list_tasks_falls_back_to_the_client_token(ecs: Any, ecs_stub: 
     assert body["Status"] == "SUCCESS", body["Reason"]
 
 
+def test_redelivery_finds_the_running_task_with_started_by_alone(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub, found=(TASK,))  # no RunTask is queued: a call would fail the stub
+    expect_describe(ecs_stub, stopped())
+    body = handle(EcsTaskRunner(ecs), create_event({**PROPS, "LogTailLines": 0}), FakeClock()).only
+    assert (body["Status"], body["Data"]["TaskArn"]) == ("SUCCESS", TASK)
+
+
+# -- RunTask ConflictException and ClientException (rules moto does not model) ------------------
+# botocore ecs/2014-11-13 service-2.json, RunTask: "If you get a ConflictException error, the
+# RunTask request could not be processed due to conflicts. The provided clientToken is already
+# in use with a different RunTask request. The resourceIds are the existing task ARNs which are
+# already associated with the clientToken." and "If you get a ClientException error, the RunTask
+# could not be processed because you use managed scaling and there is a capacity error because
+# the quota of tasks in the PROVISIONING per cluster has been reached."
+
+
+def conflict(stub: Stubber, *arns: str, token: Any = ANY, count: int = 1) -> None:
+    stub.add_client_error(
+        "run_task", "ConflictException", "The specified clientToken is already in use.", http_status_code=400,
+        expected_params={"cluster": CLUSTER, "taskDefinition": "migrate", "launchType": "EC2", "count": count,
+                         "startedBy": ANY, "clientToken": token},
+        modeled_fields={"resourceIds": list(arns)},
+    )
+
+
+def test_conflict_adopts_the_tasks_its_client_token_started(ecs: Any, ecs_stub: Stubber) -> None:
+    # Count 2: a redelivery finds TASK2 still running; TASK (started under token 0) has stopped.
+    # Asking token 0 for the one missing task is a conflict naming both of token 0's tasks.
+    request = parse_request(create_event({**PROPS, "Count": "2", "LogTailLines": 0}))
+    token0 = request.token("clientToken", "0", length=CLIENT_TOKEN_LENGTH)
+    expect_lookup(ecs_stub, found=(TASK2,))
+    conflict(ecs_stub, TASK, TASK2, token=token0)
+    expect_describe(ecs_stub, stopped(TASK2), stopped(), arns=(TASK2, TASK))
+    body = handle(EcsTaskRunner(ecs), request.raw, FakeClock()).only
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["Data"]["TaskArns"] == f"{TASK2},{TASK}"
+
+
+def test_conflict_that_adopts_too_few_tasks_tries_the_next_client_token(ecs: Any, ecs_stub: Stubber) -> None:
+    request = parse_request(create_event({**PROPS, "Count": "2", "LogTailLines": 0}))
+    tokens = [request.token("clientToken", str(n), length=CLIENT_TOKEN_LENGTH) for n in range(2)]
+    expect_lookup(ecs_stub)
+    conflict(ecs_stub, TASK, token=tokens[0], count=2)  # token 0 placed one of two tasks
+    expect_run(ecs_stub, tasks=(TASK2,), count=1, token=tokens[1])
+    expect_describe(ecs_stub, stopped(), stopped(TASK2), arns=(TASK, TASK2))
+    body = handle(EcsTaskRunner(ecs), request.raw, FakeClock()).only
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["Data"]["TaskArns"] == f"{TASK},{TASK2}"
+
+
+def test_conflict_without_resource_ids_is_failed_with_ecs_message(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    conflict(ecs_stub)
+    reason = reason_of(EcsTaskRunner(ecs), PROPS)
+    assert reason == ("RunTask answered ConflictException without the tasks it names: "
+                      "The specified clientToken is already in use.")
+
+
+def test_client_exception_for_provisioning_capacity_is_retried(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    ecs_stub.add_client_error("run_task", "ClientException", "Tasks provisioning capacity limit exceeded.")
+    expect_run(ecs_stub)
+    expect_describe(ecs_stub, stopped())
+    clock = FakeClock()
+    body = handle(EcsTaskRunner(ecs, clock=clock), create_event({**PROPS, "LogTailLines": 0}), clock).only
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert clock.sleeps == [1.0, 1.0]
+
+
+def test_client_exception_for_provisioning_capacity_times_out_naming_it(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    for _ in range(4):  # at 0, 1, 3 and 7 s
+        ecs_stub.add_client_error("run_task", "ClientException", "Tasks provisioning capacity limit exceeded.")
+    clock = FakeClock()
+    body = handle(EcsTaskRunner(ecs, clock=clock), create_event({**PROPS, "Timeout": "10"}), clock).only
+    assert body["Reason"] == ("timed out after 10 s; no task was started (last RunTask failure: "
+                              "ClientException: Tasks provisioning capacity limit exceeded.)")
+
+
+def test_other_client_exceptions_stay_fatal_with_their_message(ecs: Any, ecs_stub: Stubber) -> None:
+    expect_lookup(ecs_stub)
+    ecs_stub.add_client_error("run_task", "ClientException", "TaskDefinition is inactive")
+    reason = reason_of(EcsTaskRunner(ecs), PROPS)
+    assert reason == "RunTask rejected the task: ClientException: TaskDefinition is inactive"
+
+
+@pytest.mark.parametrize(
+    ("message", "capacity"),
+    [("Tasks provisioning capacity limit exceeded.", True),
+     ("Capacity is unavailable at this time. Please try again later", True),
+     ("TaskDefinition is inactive", False),
+     ("The referenced cluster was inactive.", False)],
+)
+def test_capacity_client_exceptions_are_told_apart(message: str, capacity: bool) -> None:
+    assert is_capacity_error_message(message) is capacity
+
+
 def test_property_values_never_reach_the_logs(ecs: Any, ecs_stub: Stubber, capsys: pytest.CaptureFixture[str]) -> None:
     secret = "p4ss-w0rd-in-an-override"
     props = {**PROPS, "Overrides": {"ContainerOverrides": [
         {"Name": "migrate", "Environment": [{"Name": "MYSQL_PASSWORD", "Value": secret}]}]}}
-    ecs_stub.add_response("describe_task_definition", definition(), {"taskDefinition": "migrate"})
-    for status in ("RUNNING", "STOPPED"):
-        ecs_stub.add_response("list_tasks", {"taskArns": []}, {"cluster": CLUSTER, "startedBy": ANY,
-                                                               "desiredStatus": status})
+    expect_lookup(ecs_stub)
     ecs_stub.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []})
     expect_describe(ecs_stub, stopped(migrate=1))
     handle(EcsTaskRunner(ecs, clock=FakeClock()), create_event({**props, "LogTailLines": 0}), FakeClock())
