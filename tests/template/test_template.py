@@ -72,18 +72,43 @@ def test_handler_resolves_to_a_callable_taking_event_and_context(
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_FUNCTIONS))
-def test_function_has_fixed_name_and_own_log_group_with_retention(
+def test_function_has_no_fixed_name_and_its_own_log_group_with_retention(
     template: dict[str, Any], functions: dict[str, Any], name: str
 ) -> None:
     _, suffix = EXPECTED_FUNCTIONS[name]
     props = functions[name]["Properties"]
-    assert props["FunctionName"] == {"Fn::Sub": f"${{AWS::StackName}}-{suffix}"}
+    # A fixed name (<stack>-<suffix>, at most 64 characters) limited stack names to 48.
+    assert "FunctionName" not in props
     group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
     group = template["Resources"][group_id]
     assert group["Type"] == "AWS::Logs::LogGroup"
-    # Lambda's own convention, named without referring to the function (no dependency cycle).
     assert group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{suffix}"}
     assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+#: Names the template builds from the stack name, and their AWS limits: a log group name
+#: 512 characters (CloudWatch Logs CreateLogGroup), a layer name 140 (Lambda
+#: PublishLayerVersion), an export name 255 (CloudFormation Export.Name).
+NAME_LIMITS = {"AWS::Logs::LogGroup": ("LogGroupName", 512), "AWS::Serverless::LayerVersion": ("LayerName", 140),
+               "AWS::Serverless::Function": ("FunctionName", 64), "AWS::Lambda::Function": ("FunctionName", 64),
+               "AWS::IAM::Role": ("RoleName", 64)}
+
+
+def test_every_name_fits_its_limit_for_the_longest_stack_name(template: dict[str, Any]) -> None:
+    from cfnkit_tools.intrinsics import Resolver
+
+    resolver = Resolver(template, {"AWS::StackName": "s" * 128})  # CloudFormation's longest stack name
+    checked = []
+    for logical_id, resource in template["Resources"].items():
+        prop, limit = NAME_LIMITS.get(resource["Type"], ("", 0))
+        if prop in resource.get("Properties", {}):
+            name = resolver.resolve(resource["Properties"][prop])
+            assert len(name) <= limit, f"{logical_id}.{prop} is {len(name)} characters; the limit is {limit}"
+            checked.append(logical_id)
+    for output in template["Outputs"].values():
+        if "Export" in output:
+            assert len(resolver.resolve(output["Export"]["Name"])) <= 255
+    assert sorted(checked) == ["CoreLayer", "EcsTaskRunnerLogGroup", "SecretsResolverLogGroup"]
 
 
 def test_log_retention_parameter_offers_only_cloudwatch_values(template: dict[str, Any]) -> None:
@@ -135,3 +160,24 @@ def test_example_imports_exactly_the_exported_names(template: dict[str, Any], ex
         "Secrets": {"Fn::ImportValue": {"Fn::Sub": "${CfnkitStackName}-SecretsResolver"}},
     }
     assert {token["Fn::ImportValue"]["Fn::Sub"] for token in tokens.values()} <= exported
+
+
+def test_the_continuing_function_allows_its_recursive_loop_and_tells_the_core(functions: dict[str, Any]) -> None:
+    # Lambda drops the ~16th invocation of a chain of Lambda invocations unless RecursiveLoop
+    # is Allow (Lambda developer guide, "Use Lambda recursive loop detection"); the runner's
+    # continuation is such a chain. The core reads CFNKIT_RECURSIVE_LOOP to know its budget.
+    runner = functions["EcsTaskRunnerFunction"]["Properties"]
+    assert runner["RecursiveLoop"] == "Allow"
+    assert runner["Environment"]["Variables"]["CFNKIT_RECURSIVE_LOOP"] == "Allow"
+    resolver = functions["SecretsResolverFunction"]["Properties"]
+    assert resolver["RecursiveLoop"] == "Terminate"
+    assert "CFNKIT_RECURSIVE_LOOP" not in resolver["Environment"]["Variables"]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FUNCTIONS))
+def test_async_retries_are_explicit_and_outlive_no_wait(functions: dict[str, Any], name: str) -> None:
+    config = functions[name]["Properties"]["EventInvokeConfig"]
+    # A crashed invocation is delivered again (tests/reliability/test_async_delivery.py shows
+    # the answer still arrives); an event older than ServiceTimeout's maximum has no listener.
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["MaximumEventAgeInSeconds"] == 3600

@@ -18,10 +18,11 @@ def test_the_runner_function_of_the_project_template() -> None:
     assert spec.code_dir == REPO / "functions" / "ecs_task_runner"
     assert spec.handler == "app.handler"
     assert spec.layer_paths == (REPO / "layers" / "core",)
-    assert spec.environment == {"CFNKIT_LOG_LEVEL": "INFO"}
+    assert spec.environment == {"CFNKIT_LOG_LEVEL": "INFO", "CFNKIT_RECURSIVE_LOOP": "Allow"}
     assert spec.timeout == 900
     assert spec.memory_mb == 256
-    assert spec.function_name == "cfnkit-EcsTaskRunner"
+    # No FunctionName in the template: CloudFormation would add a random suffix, locally <stack>-<id>.
+    assert spec.function_name == "cfnkit-EcsTaskRunnerFunction"
 
 
 def test_globals_are_merged_and_the_function_wins() -> None:
