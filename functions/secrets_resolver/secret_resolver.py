@@ -44,7 +44,6 @@ from cfnkit import (
     Schema,
     String,
     get_logger,
-    not_both,
     redactor,
 )
 
@@ -65,23 +64,32 @@ MAX_CACHE_SECONDS = 3600.0
 _NOT_SECRET = frozenset({"true", "false", "null"})
 
 
-def _one_version(properties: Mapping[str, Any]) -> Iterable[Problem]:
-    """not_both(VersionId, VersionStage), with the secret and the fix in the message."""
+#: GetSecretValue's VersionId is 32 to 64 characters (botocore secretsmanager model,
+#: SecretVersionIdType: min 32, max 64); a shorter one fails in botocore, before AWS.
+VERSION_ID_MIN, VERSION_ID_MAX = 32, 64
+
+
+def _version_id_length(properties: Mapping[str, Any]) -> Iterable[Problem]:
+    """VersionId as AWS accepts it, with the secret and the fix in the message (never a value)."""
+    version_id = properties.get("VersionId")
+    if not isinstance(version_id, str) or VERSION_ID_MIN <= len(version_id) <= VERSION_ID_MAX:
+        return
     secret_id = properties.get("SecretId")
-    named = f", for secret {secret_id}" if isinstance(secret_id, str) and secret_id else ""
-    for problem in not_both("VersionId", "VersionStage")(properties):
-        yield Problem(
-            problem.path,
-            f"{problem.message}{named}: VersionId pins one version, VersionStage follows a label "
-            "such as AWSCURRENT; remove one of them",
-        )
+    named = f" of secret {secret_id}" if isinstance(secret_id, str) and secret_id else ""
+    yield Problem(
+        "VersionId",
+        f"expected the id of a version{named}, {VERSION_ID_MIN} to {VERSION_ID_MAX} characters (Secrets Manager "
+        f"uses UUIDs such as 11111111-2222-4333-8444-555555555555), got {len(version_id)} characters; "
+        "see aws secretsmanager list-secret-version-ids, or use VersionStage to follow a label",
+    )
 
 
 SCHEMA = Schema(
-    checks=(_one_version,),
+    checks=(_version_id_length,),
     SecretId=Field(String(min_length=1, max_length=2048), required=True,
                    description="The secret's name or ARN."),
-    VersionId=Field(String(min_length=1, max_length=64), description="Read this version (not with VersionStage)."),
+    # Both may be given: AWS then requires that they name the same version (GetSecretValue).
+    VersionId=Field(String(min_length=1), description="Read this version (32-64 characters)."),
     VersionStage=Field(String(min_length=1, max_length=256),
                        description="Read the version with this label, e.g. AWSPREVIOUS (default AWSCURRENT)."),
     Keys=Field(List(String(min_length=1), min_items=1),
@@ -374,6 +382,12 @@ class SecretsResolver(Provider):
         message = " ".join(str(error.get("Message", "")).split())
         said = f" (AWS said: {code}: {message})" if message else f" ({code})"
         region = self.client.meta.region_name
+        if version_id is not None and version_stage is not None and code in (
+            "ResourceNotFoundException", "InvalidRequestException"
+        ):
+            described = self._describe(secret_id)
+            if described is not None:
+                return self._mismatched_version(secret_id, version_id, version_stage, described, said)
         if code == "ResourceNotFoundException":
             if version_id is not None or version_stage is not None:
                 described = self._describe(secret_id)
@@ -431,6 +445,21 @@ class SecretsResolver(Provider):
         return (
             f"Secret {secret_id} has no version labelled {version_stage} (VersionStage); its labels are: "
             f"{', '.join(labels) or 'none'}. Use one of them, or VersionId to pin a version."
+        )
+
+    def _mismatched_version(
+        self, secret_id: str, version_id: str, version_stage: str, described: Mapping[str, Any], said: str
+    ) -> str:
+        """VersionId and VersionStage together must name the same version (GetSecretValue)."""
+        versions: Mapping[str, Sequence[str]] = described.get("VersionIdsToStages") or {}
+        if version_id not in versions:
+            return self._unknown_version(secret_id, version_id, None, described)
+        labels = ", ".join(versions[version_id]) or "no labels"
+        holder = next((vid for vid, stages in versions.items() if version_stage in stages), None)
+        where = f"{version_stage} is on version {holder}" if holder else f"no version is labelled {version_stage}"
+        return (
+            f"Secret {secret_id}: VersionId {version_id} and VersionStage {version_stage} name different versions "
+            f"(version {version_id} has {labels}; {where}){said}. Give only one of them, or a matching pair."
         )
 
     def _describe(self, secret_id: str) -> dict[str, Any] | None:

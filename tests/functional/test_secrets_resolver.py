@@ -184,12 +184,30 @@ def test_unknown_version_stage(app: ModuleType, client: Any, server: ResponseSer
 
 
 def test_version_id_and_stage_together(app: ModuleType, client: Any, server: ResponseServer) -> None:
+    # GetSecretValue accepts both when they name the same version (botocore secretsmanager model).
+    client.create_secret(Name=SECRET_ID, ClientRequestToken=VERSION_1, SecretString=json.dumps({"K": "v1"}))
+    client.put_secret_value(SecretId=SECRET_ID, ClientRequestToken=VERSION_2, SecretString=json.dumps({"K": "v2"}))
+    same = invoke(app, server, create(server, {"SecretId": SECRET_ID, "VersionId": VERSION_1,
+                                               "VersionStage": "AWSPREVIOUS"}))
+    assert (same["Status"], same["Data"]) == ("SUCCESS", {"K": "v1"})
     event = create(server, {"SecretId": SECRET_ID, "VersionId": VERSION_1, "VersionStage": "AWSCURRENT"})
     assert outcome(invoke(app, server, event)) == (
         "FAILED",
-        "Invalid properties: give VersionId or VersionStage, not both, for secret todobackend/credentials: "
-        "VersionId pins one version, VersionStage follows a label such as AWSCURRENT; remove one of them",
+        f"Secret todobackend/credentials: VersionId {VERSION_1} and VersionStage AWSCURRENT name different "
+        f"versions (version {VERSION_1} has AWSPREVIOUS; AWSCURRENT is on version {VERSION_2}) (AWS said: "
+        "InvalidRequestException: You provided a VersionStage that is not associated to the provided VersionId.). "
+        "Give only one of them, or a matching pair.",
         f"cfnkit-failed-create-{event['RequestId']}",
+    )
+
+
+def test_short_version_id_is_failed_before_botocore(app: ModuleType, client: Any, server: ResponseServer) -> None:
+    # botocore would raise ParamValidationError (SecretVersionIdType: 32-64 characters).
+    event = create(server, {"SecretId": SECRET_ID, "VersionId": "v1"})
+    assert outcome(invoke(app, server, event))[1] == (
+        "Invalid properties: VersionId: expected the id of a version of secret todobackend/credentials, 32 to 64 "
+        "characters (Secrets Manager uses UUIDs such as 11111111-2222-4333-8444-555555555555), got 2 characters; "
+        "see aws secretsmanager list-secret-version-ids, or use VersionStage to follow a label"
     )
 
 

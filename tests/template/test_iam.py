@@ -41,14 +41,15 @@ def _role_of(props: dict[str, Any], name: str) -> str:
 def statements_by_role(template: dict[str, Any]) -> dict[str, list[Statement]]:
     """Every policy statement granted by the template, keyed by role (or policy) resource."""
     found: dict[str, list[Statement]] = {}
-    for name, resource in template["Resources"].items():
+    for logical_id, resource in template["Resources"].items():
         props = resource.get("Properties", {})
         documents: list[Any] = []
+        name = logical_id
         if resource["Type"] == "AWS::IAM::Role":
             for policy in props.get("Policies", []):
                 documents += [p["PolicyDocument"] for p in _unwrap_if(policy)]
         elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"):
-            name = _role_of(props, name)
+            name = _role_of(props, logical_id)
             documents.append(props["PolicyDocument"])
         elif resource["Type"] == "AWS::Serverless::Function":
             for policy in _listify(props.get("Policies", [])):

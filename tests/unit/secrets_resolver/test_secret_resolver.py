@@ -166,12 +166,45 @@ def test_too_large_plain_string_says_keys_cannot_help(client: Any, stub: Stubber
 # -- properties ---------------------------------------------------------------------------
 
 
-def test_version_id_and_stage_together_fail_before_any_call(client: Any, stub: Stubber) -> None:
-    event = create({**PROPS, "VersionId": VERSION_1, "VersionStage": "AWSCURRENT"})
+def test_version_id_and_stage_naming_the_same_version_are_both_passed(client: Any, stub: Stubber) -> None:
+    # botocore secretsmanager model, GetSecretValue: "If you include both this parameter and
+    # VersionStage, the two parameters must refer to the same secret version."
+    expect_get(stub, answer(string="current"), VersionId=VERSION_1, VersionStage="AWSCURRENT")
+    body = run(SecretsResolver(client), create({**PROPS, "VersionId": VERSION_1, "VersionStage": "AWSCURRENT"}))
+    assert body["Data"] == {"SecretString": "current"}
+
+
+@pytest.mark.parametrize("code", ["InvalidRequestException", "ResourceNotFoundException"])
+def test_version_id_and_stage_naming_different_versions_say_which_is_where(
+    client: Any, stub: Stubber, code: str
+) -> None:
+    expect_error(stub, code, "You provided a VersionStage that is not associated to the provided VersionId.")
+    stub.add_response("describe_secret", described(), {"SecretId": SECRET_ID})
+    event = create({**PROPS, "VersionId": VERSION_1, "VersionStage": "AWSPREVIOUS"})
     assert outcome(run(SecretsResolver(client), event)) == failed_create(
         event,
-        "Invalid properties: give VersionId or VersionStage, not both, for secret todobackend/credentials: "
-        "VersionId pins one version, VersionStage follows a label such as AWSCURRENT; remove one of them",
+        f"Secret todobackend/credentials: VersionId {VERSION_1} and VersionStage AWSPREVIOUS name different "
+        f"versions (version {VERSION_1} has AWSCURRENT; AWSPREVIOUS is on version {VERSION_2}) (AWS said: {code}: "
+        "You provided a VersionStage that is not associated to the provided VersionId.). Give only one of them, "
+        "or a matching pair.",
+    )
+
+
+@pytest.mark.parametrize(("length", "valid"), [(31, False), (32, True), (64, True), (65, False)])
+def test_version_id_length_is_checked_at_aws_bounds(client: Any, stub: Stubber, length: int, valid: bool) -> None:
+    # botocore secretsmanager model: SecretVersionIdType has min 32, max 64.
+    version_id = "v" * length
+    event = create({**PROPS, "VersionId": version_id})
+    if valid:
+        expect_get(stub, answer(string="pinned", version=version_id), VersionId=version_id)
+        assert run(SecretsResolver(client), event)["Data"] == {"SecretString": "pinned"}
+        return
+    assert outcome(run(SecretsResolver(client), event)) == failed_create(
+        event,
+        "Invalid properties: VersionId: expected the id of a version of secret todobackend/credentials, 32 to 64 "
+        "characters (Secrets Manager uses UUIDs such as 11111111-2222-4333-8444-555555555555), got "
+        f"{length} characters; see aws secretsmanager list-secret-version-ids, or use VersionStage to follow "
+        "a label",
     )
 
 
