@@ -21,6 +21,9 @@ from .errors import MalformedEvent
 MAX_BODY_BYTES = 4096
 MAX_PHYSICAL_ID_BYTES = 1024
 MAX_SERVICE_TIMEOUT = 3600
+#: The room a FAILED Reason keeps however long the identifiers are (bytes of JSON):
+#: enough for the head of any Reason, small beside the 4096-byte body.
+MIN_REASON_BYTES = 256
 #: A failed Create answers with this prefix; the Delete that follows for such an
 #: id succeeds without calling the provider (there is nothing to delete).
 FAILED_CREATE_PREFIX = "cfnkit-failed-create-"
@@ -253,22 +256,32 @@ def encode_response(response: Response, *, oversize_hint: str = "") -> tuple[byt
 
     Returns the body and the response actually encoded: a response whose Data does
     not fit becomes FAILED naming its size, the limit and the largest keys (no
-    values). The Reason is cleaned and cut to fit, keeping its head.
+    values). The Reason is cleaned and cut to fit, keeping its head. A FAILED
+    response always keeps a non-empty Reason: identifiers too long for the body are
+    cut until the Reason's head fits beside them, not merely until they fit alone.
     """
     reason = clean_reason(response.reason)
     if response.status is Status.FAILED and not reason:
         reason = "FAILED without a reason"
     response = _replace(response, reason="")
     body = _dump(response.document())
-    if len(body) > MAX_BODY_BYTES and response.data:
+    if len(body) > MAX_BODY_BYTES and response.data and response.status is Status.SUCCESS:
         size = len(_dump(_replace(response, reason=reason).document()))
         reason = too_large_reason(size, response.data, oversize_hint)
         response = _replace(response, status=Status.FAILED, data=None)
         body = _dump(response.document())
-    if len(body) > MAX_BODY_BYTES:
+    # Room the Reason is guaranteed: all of a short one, the head of a long one.
+    reserve = 0
+    if response.status is Status.FAILED:
+        reserve = min(len(json.dumps(reason, ensure_ascii=False).encode()), MIN_REASON_BYTES)
+    if len(body) > MAX_BODY_BYTES - reserve and response.data:
+        # CloudFormation ignores the Data of a FAILED answer; the Reason is what the user reads.
+        response = _replace(response, data=None)
+        body = _dump(response.document())
+    if len(body) > MAX_BODY_BYTES - reserve:
         # Only a malformed event has identifiers this long; CloudFormation would reject
         # the answer anyway, but the body must stay within the limit (and we must end).
-        response = _shrink_identifiers(response)
+        response = _shrink_identifiers(response, MAX_BODY_BYTES - reserve)
         body = _dump(response.document())
     budget = MAX_BODY_BYTES - len(body)
     final = _replace(response, reason=reason)
@@ -289,10 +302,13 @@ def encode_response(response: Response, *, oversize_hint: str = "") -> tuple[byt
     return _dump(best.document()), best
 
 
-def _shrink_identifiers(response: Response) -> Response:
-    """Cut the longest identifier (by its JSON size) until the document without Reason fits."""
+def _shrink_identifiers(response: Response, limit: int) -> Response:
+    """Cut the longest identifier (by its JSON size) until the document without Reason is within limit.
+
+    Ends: callers drop Data first, and the empty document plus the Reason's reserve fits.
+    """
     names = ("physical_id", "stack_id", "request_id", "logical_id")
-    while len(_dump(response.document())) > MAX_BODY_BYTES:
+    while len(_dump(response.document())) > limit:
         values = {name: getattr(response, name) for name in names}
         longest = max(names, key=lambda name: len(_dump({"": values[name]})))
         text = values[longest]

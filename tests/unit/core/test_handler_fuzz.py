@@ -8,7 +8,7 @@ from typing import Any
 from cfnkit import CustomResource, Field, InProgress, Integer, Provider, ProviderError, Request, Result, Schema
 from cfnkit.protocol import MAX_BODY_BYTES, parse_request
 from cfnkit.testing import FakeClock, FakeContext, RecordingInvoker, RecordingSender, create_event
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 json_values = st.recursive(
@@ -75,7 +75,7 @@ class Whatever(Provider):
         return Result(data={"Polled": True})
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(
     event=events(),
     behaviour=st.sampled_from(["result", "id", "provider-error", "crash", "wait", "wait-raw", "no-echo", "raw"]),
@@ -99,3 +99,39 @@ def test_the_handler_never_raises_and_answers_at_most_once(event: Any, behaviour
         return
     if isinstance(event, dict) and "CfnkitContinuation" not in event:
         assert len(sender.sent) == 1  # a well-formed request always gets its answer
+
+
+class Refuses(Provider):
+    """Every Create fails with the drawn message."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def create(self, request: Request) -> Result:
+        raise ProviderError(self.message)
+
+
+identifiers = st.builds(
+    lambda unit, count: unit * count,
+    st.sampled_from(["a", "é", "€", "😀", '"', "\\", "\x07"]),
+    st.integers(1, 4500),
+)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(stack_id=identifiers, logical_id=identifiers, message=st.text(min_size=1, max_size=300))
+# Found by the fuzz test above (by chance) before the fix: a 4096-byte body, Reason "".
+@example(stack_id="é" * 1937, logical_id="Resource", message="the database refused the connection")
+def test_a_failed_create_always_answers_with_a_reason_within_4096_bytes(
+    stack_id: str, logical_id: str, message: str
+) -> None:
+    clock = FakeClock()
+    sender = RecordingSender()
+    handler = CustomResource(Refuses(message), sender=sender, clock=clock, invoker=RecordingInvoker(),
+                             log_level="CRITICAL")
+    handler(create_event({}, stack_id=stack_id, logical_id=logical_id), FakeContext(900.0, clock=clock))
+    body = sender.only
+    assert len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()) <= MAX_BODY_BYTES
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].strip()
+    assert body["PhysicalResourceId"].startswith("cfnkit-failed-create-")

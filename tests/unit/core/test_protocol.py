@@ -21,7 +21,7 @@ from cfnkit.protocol import (
     parse_request,
 )
 from cfnkit.testing import STACK_ID, create_event, delete_event, update_event
-from hypothesis import given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 
@@ -277,7 +277,6 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     status=st.sampled_from(Status),
     reason=st.text(max_size=6000),
@@ -302,3 +301,97 @@ def test_encoded_body_always_fits_and_is_valid_json(
         assert doc["Reason"]
     if "Data" in doc:
         assert doc["Data"] == data
+
+
+def test_service_timeout_bounds_1_and_3600_are_accepted() -> None:
+    for seconds in (1, 3600):
+        event = create_event({}, service_timeout=seconds)
+        assert parse_request(event).service_timeout == seconds
+
+
+def body_of_size(size: int) -> Response:
+    """A SUCCESS response whose encoded body is exactly `size` bytes (its Data pads it)."""
+    empty = len(encode_response(response(data={"V": ""}))[0])
+    return response(data={"V": "v" * (size - empty)})
+
+
+def test_a_body_of_exactly_4096_bytes_is_sent_unchanged() -> None:
+    body, sent = encode_response(body_of_size(4096))
+    assert len(body) == 4096
+    assert sent == body_of_size(4096)
+    assert json.loads(body)["Status"] == "SUCCESS"
+
+
+def test_a_body_of_4097_bytes_becomes_failed_naming_its_size() -> None:
+    body, sent = encode_response(body_of_size(4097))
+    assert sent.status is Status.FAILED
+    assert sent.data is None
+    assert sent.reason == (
+        "Response too large: 4097 bytes with its Data; the limit is 4096 bytes. Largest Data keys: V (3858 B)."
+    )
+    assert len(body) < 4096
+
+
+def test_a_physical_id_of_1024_multibyte_bytes_is_accepted_and_one_more_byte_is_not() -> None:
+    assert check_physical_id("é" * 512) is None
+    assert check_physical_id("é" * 512 + "x") == "PhysicalResourceId is 1025 bytes; the limit is 1024"
+
+
+# -- a FAILED answer always says why ------------------------------------------------------
+# Identifiers are CloudFormation's, echoed back; only a malformed event makes them long,
+# but then the answer must still fit and still carry a Reason. The example pinned below
+# once produced a 4096-byte body with an EMPTY Reason: the identifiers were cut only
+# until the document fitted without one.
+
+FUZZ_REQUEST_ID = "5f39b24b-a38c-565b-a432-95dbee04e68e"
+IDENTIFIER_UNITS = ["a", "é", "€", "😀", '"', "\\", "\x01", "\u2028"]
+long_identifiers = st.builds(
+    lambda unit, count, tail: unit * count + tail,
+    st.sampled_from(IDENTIFIER_UNITS),
+    st.integers(0, 5000),
+    st.text(max_size=20),
+)
+
+
+@given(
+    stack_id=long_identifiers,
+    request_id=long_identifiers,
+    logical_id=long_identifiers,
+    physical_id=long_identifiers.filter(bool),
+    reason=st.text(max_size=600),
+    data=st.none() | st.dictionaries(st.text(max_size=5), st.text(max_size=4000), max_size=2),
+)
+@example(stack_id="a" * 3947, request_id="r1", logical_id="Db", physical_id="id-1", reason="boom", data=None)
+@example(stack_id="é" * 1937, request_id=FUZZ_REQUEST_ID, logical_id="Resource",
+         physical_id=f"cfnkit-failed-create-{FUZZ_REQUEST_ID}", reason="the database refused the connection", data=None)
+@example(stack_id="s", request_id="r1", logical_id="Db", physical_id="id-1", reason="boom", data={"K": "v" * 3900})
+@example(stack_id="s", request_id="r1", logical_id="Db", physical_id="id-1", reason="", data=None)
+def test_a_failed_answer_always_has_a_reason_and_fits(
+    stack_id: str, request_id: str, logical_id: str, physical_id: str, reason: str, data: dict[str, str] | None
+) -> None:
+    original = Response(Status.FAILED, physical_id, stack_id, request_id, logical_id, reason=reason, data=data)
+    body, sent = encode_response(original)
+    assert len(body) <= MAX_BODY_BYTES
+    doc = json.loads(body.decode("utf-8"))
+    assert doc == sent.document()
+    assert doc["Status"] == "FAILED"
+    assert doc["Reason"].strip()
+    assert doc["PhysicalResourceId"]
+    expected = clean_reason(reason) or "FAILED without a reason"
+    # The Reason is the cleaned one, or its head marked as cut.
+    assert doc["Reason"] == expected or (
+        doc["Reason"].endswith(" [...]") and expected.startswith(doc["Reason"][: -len(" [...]")])
+    )
+    # A short Reason is never cut to make room for identifiers: they are cut instead.
+    if len(expected.encode()) <= 100 and '"' not in expected and "\\" not in expected:
+        assert doc["Reason"] == expected
+
+
+def test_identifiers_are_cut_so_that_the_reason_fits_whole() -> None:
+    failed = Response(Status.FAILED, f"cfnkit-failed-create-{FUZZ_REQUEST_ID}", "é" * 1937, FUZZ_REQUEST_ID,
+                      "Resource", reason="the database refused the connection")
+    body, sent = encode_response(failed)
+    assert json.loads(body)["Reason"] == "the database refused the connection"
+    assert sent.stack_id == "é" * 968  # the longest identifier, halved
+    assert (sent.physical_id, sent.request_id) == (failed.physical_id, FUZZ_REQUEST_ID)
+    assert len(body) <= MAX_BODY_BYTES
