@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
 from cfnkit.logs import BODY_LOGGERS, LOGGER_NAME, redactor
 from cfnkit.testing import ResponseServer
+from hypothesis import HealthCheck, settings
+
+# Property tests give the same result on every machine: "ci" (the default everywhere, and
+# what CI=true selects) derandomizes the examples and reads no local example database, and
+# no health check depends on the machine's speed. "explore" runs many random examples to
+# find new failures: HYPOTHESIS_PROFILE=explore python -m pytest tests/unit/core --no-cov.
+# Every failure it finds is pinned in its test with @example before the fix lands.
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, max_examples=200, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("explore", max_examples=5000, deadline=None, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
 
 
 @pytest.fixture(autouse=True)
