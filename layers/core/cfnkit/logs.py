@@ -54,7 +54,9 @@ class Redactor:
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+        # (any secret, every secret at every position), swapped as one: a reader never
+        # pairs an old pattern with a new one.
+        self._patterns: tuple[re.Pattern[str], re.Pattern[str]] | None = None
         self._lock = threading.Lock()
 
     def add(self, secret: str) -> None:
@@ -74,7 +76,11 @@ class Redactor:
                 return
             self._secrets |= {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
             ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            alternatives = "|".join(re.escape(s) for s in ordered)
+            # The lookahead finds the longest secret starting at EVERY position, so secrets
+            # that overlap in the text ("abcdef" and "defghi" in "abcdefghi") are found
+            # both, and their union is masked: no tail of either shows.
+            self._patterns = (re.compile(alternatives), re.compile(f"(?=({alternatives}))"))
 
     def add_value(self, value: Any) -> None:
         """Register a value of any JSON shape: every string and number inside it."""
@@ -93,13 +99,31 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         text = _URL_QUERY.sub(r"\1?" + MASK, text)
-        pattern = self._pattern
-        return pattern.sub(MASK, text) if pattern is not None else text
+        patterns = self._patterns
+        if patterns is None:
+            return text
+        any_secret, every_secret = patterns
+        first = any_secret.search(text)
+        if first is None:  # the common case, one fast scan
+            return text
+        spans: list[list[int]] = []
+        for found in every_secret.finditer(text, first.start()):
+            start, end = found.start(), found.start() + len(found.group(1))
+            if spans and start < spans[-1][1]:  # overlaps the span before: extend it
+                spans[-1][1] = max(spans[-1][1], end)
+            else:
+                spans.append([start, end])
+        pieces, last = [], 0
+        for start, end in spans:
+            pieces += [text[last:start], MASK]
+            last = end
+        pieces.append(text[last:])
+        return "".join(pieces)
 
     def clear(self) -> None:
         with self._lock:
             self._secrets.clear()
-            self._pattern = None
+            self._patterns = None
 
 
 redactor = Redactor()

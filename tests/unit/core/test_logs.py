@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cfnkit import CustomResource, Provider, ProviderError, Request, Result, get_logger, logs
 from cfnkit.handler import _Watchdog
-from cfnkit.logs import MASK, SUPPRESSED, hide_query, redactor, request_scope, strip_query
+from cfnkit.logs import MASK, MIN_SECRET_LENGTH, SUPPRESSED, hide_query, redactor, request_scope, strip_query
 from cfnkit.testing import FakeClock, FakeContext, RecordingSender, create_event
 
 CANARY = 'Zq9"cañary\\7731'
@@ -288,3 +288,44 @@ def test_fields_never_replace_the_standard_keys(capfd: pytest.CaptureFixture[str
 def test_json_literals_in_noecho_data_do_not_mask_ordinary_words() -> None:
     redactor.add_value({"Enabled": "true", "Missing": "null", "Off": "false", "Token": "tok-4411"})
     assert redactor.redact("flag true, value null, false alarm, tok-4411") == "flag true, value null, false alarm, ****"
+
+
+# -- short and overlapping secrets at their length boundaries --------------------------------
+
+
+def test_a_secret_of_min_secret_length_is_masked_and_one_shorter_is_not() -> None:
+    assert MIN_SECRET_LENGTH == 3  # shorter values would mask ordinary words ("id", "ok")
+    redactor.add("xy")
+    redactor.add("k9z")
+    assert redactor.redact("xy k9z xk9zy") == "xy **** x****y"
+
+
+def test_an_escaped_form_is_masked_only_when_itself_long_enough() -> None:
+    # "a\n" is 2 characters (not a secret) although its JSON form a\\n is 3.
+    redactor.add("a\n")
+    redactor.add("b\n!")  # 3 characters: masked raw and as JSON shows it
+    assert redactor.redact('a\\n b\n! "b\\n!"') == 'a\\n **** "****"'
+
+
+def test_a_secret_inside_a_longer_secret_masks_the_longer_whole() -> None:
+    redactor.add("pass")
+    redactor.add("password")
+    assert redactor.redact("password passwor pass") == "**** ****wor ****"
+
+
+def test_overlapping_secrets_are_masked_as_one_with_no_tail_of_either_showing() -> None:
+    redactor.add("abcdef")
+    redactor.add("defghi")
+    assert redactor.redact("<abcdefghi>") == "<****>"
+    assert redactor.redact("<defghiabc abcdef>") == "<****abc ****>"
+    # Overlapping by exactly one character, and merely touching (no overlap):
+    redactor.add("xyz")
+    redactor.add("zab")
+    assert redactor.redact("xyzab xyzzab") == "**** ********"
+
+
+def test_a_secret_added_after_the_first_is_found_wherever_the_first_was_not() -> None:
+    redactor.add("first-secret")
+    assert redactor.redact("second-secret") == "second-secret"
+    redactor.add("second-secret")
+    assert redactor.redact("second-secret first-secret") == "**** ****"
