@@ -395,3 +395,25 @@ def test_identifiers_are_cut_so_that_the_reason_fits_whole() -> None:
     assert sent.stack_id == "é" * 968  # the longest identifier, halved
     assert (sent.physical_id, sent.request_id) == (failed.physical_id, FUZZ_REQUEST_ID)
     assert len(body) <= MAX_BODY_BYTES
+
+
+BAD_TIMEOUT = "Malformed custom resource event: ServiceTimeout must be a whole number of seconds from 1 to 3600"
+
+
+@pytest.mark.parametrize(("timeout", "answer"), [
+    ("1", ("SUCCESS", "")), ("3600", ("SUCCESS", "")),
+    ("0", ("FAILED", BAD_TIMEOUT)), ("3601", ("FAILED", BAD_TIMEOUT)),
+])
+def test_service_timeout_is_answered_by_its_inclusive_bounds(timeout: str, answer: tuple[str, str]) -> None:
+    from cfnkit import CustomResource, Provider, Result
+    from cfnkit.testing import FakeClock, FakeContext, RecordingInvoker, RecordingSender
+
+    class Creates(Provider):
+        def create(self, request: Request) -> Result:
+            return Result(physical_id="made")
+
+    event = create_event({})
+    event["ResourceProperties"]["ServiceTimeout"] = timeout
+    clock, sender = FakeClock(), RecordingSender()
+    CustomResource(Creates(), sender=sender, clock=clock, invoker=RecordingInvoker())(event, FakeContext(clock=clock))
+    assert (sender.only["Status"], sender.only["Reason"]) == answer

@@ -273,3 +273,59 @@ def test_a_required_pass_through_field_names_its_description_as_the_expectation(
         "Cluster: required; expected an ECS cluster name or ARN",
         "Name: required; expected a string",
     ]
+
+
+# -- every bound is inclusive: the bound itself is accepted, one step past it is not ---------
+
+BOUNDED = Schema(
+    Count=Field(Integer(minimum=1, maximum=10)),
+    AtLeast=Field(Integer(minimum=-2)),
+    AtMost=Field(Integer(maximum=0)),
+    Ratio=Field(Number(minimum=0.5, maximum=1.5)),
+    Name=Field(String(min_length=2, max_length=4)),
+    Subnets=Field(List(String(), min_items=1, max_items=2)),
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "parsed"),
+    [
+        ("Count", "1", 1), ("Count", "10", 10), ("Count", 1, 1), ("Count", 10.0, 10),
+        ("AtLeast", "-2", -2), ("AtMost", "0", 0),
+        ("Ratio", "0.5", 0.5), ("Ratio", "1.5", 1.5), ("Ratio", 1.5, 1.5),
+        ("Name", "ab", "ab"), ("Name", "abcd", "abcd"), ("Name", "éé", "éé"),
+        ("Subnets", ["a"], ["a"]), ("Subnets", ["a", "b"], ["a", "b"]),
+    ],
+)
+def test_a_value_at_a_bound_is_accepted(name: str, value: Any, parsed: Any) -> None:
+    assert BOUNDED.parse({name: value}) == {name: parsed}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("Count", "0", "Count: expected an integer from 1 to 10, got a number out of range"),
+        ("Count", "11", "Count: expected an integer from 1 to 10, got a number out of range"),
+        ("Count", 11, "Count: expected an integer from 1 to 10, got a number out of range"),
+        ("AtLeast", "-3", "AtLeast: expected an integer of at least -2, got a number out of range"),
+        ("AtMost", "1", "AtMost: expected an integer of at most 0, got a number out of range"),
+        ("Ratio", "0.49", "Ratio: expected a number from 0.5 to 1.5, got one out of range"),
+        ("Ratio", "1.51", "Ratio: expected a number from 0.5 to 1.5, got one out of range"),
+        ("Name", "a", "Name: expected a non-empty string"),
+        ("Name", "abcde", "Name: expected a string of at most 4 characters, got 5"),
+        ("Subnets", [], "Subnets: expected at least 1 item(s), got 0"),
+        ("Subnets", ["a", "b", "c"], "Subnets: expected at most 2 item(s), got 3"),
+    ],
+)
+def test_a_value_one_past_a_bound_is_rejected_naming_the_bounds(name: str, value: Any, problem: str) -> None:
+    assert problems({name: value}, BOUNDED) == [problem]
+
+
+def test_a_minimum_or_maximum_of_zero_is_still_a_bound() -> None:
+    schema = Schema(Low=Field(Integer(minimum=0)), High=Field(Number(maximum=0.0)), Zero=Field(Number(minimum=0)))
+    assert schema.parse({"Low": "0", "High": "0", "Zero": "0"}) == {"Low": 0, "High": 0.0, "Zero": 0.0}
+    assert problems({"Low": "-1", "High": "0.1", "Zero": "-0.1"}, schema) == [
+        "Low: expected an integer of at least 0, got a number out of range",
+        "High: expected a number of at most 0.0, got one out of range",
+        "Zero: expected a number of at least 0, got one out of range",
+    ]
