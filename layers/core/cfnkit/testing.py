@@ -18,9 +18,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .sender import Delivery
+
+if TYPE_CHECKING:
+    import ssl
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/demo-stack/11111111-2222-3333-4444-555555555555"
 SERVICE_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:cfnkit-provider"  # noqa: S105 - an ARN
@@ -136,13 +139,17 @@ class ReceivedPut:
 class ResponseServer:
     """A real HTTP server on 127.0.0.1 that plays the presigned S3 ResponseURL.
 
+    With `tls` (a server-side ssl.SSLContext holding a certificate for 127.0.0.1) it
+    serves HTTPS, as every real ResponseURL does, and its URLs say https.
+
     with ResponseServer() as server:
         event = create_event({...}, response_url=server.url)
         ...
         body = server.wait_for(1)[0].json()
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.scheme = "https" if tls is not None else "http"
         self.puts: list[ReceivedPut] = []
         self.attempts = 0
         self._fail: list[int] = []
@@ -179,6 +186,8 @@ class ResponseServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         # A short poll interval makes stop() quick (serve_forever checks for shutdown that often).
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True,
                                         name="response-server")
@@ -190,7 +199,7 @@ class ResponseServer:
     def url_for(self, name: str = "response") -> str:
         """A URL shaped like a presigned one (its query is a fake signature)."""
         return (
-            f"http://127.0.0.1:{self.port}/{name}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            f"{self.scheme}://127.0.0.1:{self.port}/{name}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
             "&X-Amz-Signature=0123456789abcdeffedcba9876543210"
         )
 
