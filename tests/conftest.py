@@ -21,6 +21,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("explore", max_examples=5000, deadline=None, database=None, print_blob=True)
+# tools/mutation.py: the same fixed examples, fewer of them, so each mutant's run takes seconds.
+settings.register_profile("mutation", settings.get_profile("ci"), max_examples=25)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
 
 
