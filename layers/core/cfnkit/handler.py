@@ -1,70 +1,46 @@
-"""CustomResource: the Lambda handler that always answers exactly once.
+"""CustomResource: the Lambda handler that parses, dispatches and answers exactly once.
 
-Every outcome becomes exactly one response: the provider's result, a framework
-error, any exception, the overall deadline of a wait, or a provider that blocks
-until the Lambda deadline approaches (a watchdog thread sends FAILED a margin
-before it). One lock decides who answers; a hand-off to a continued invocation
-counts as answering, so the watchdog never sends after it.
+A request travels one way: parsed here (`protocol`), dispatched to the provider's
+create/update/delete, handed once to `waiter.Waiter` when the provider says
+InProgress, and answered here. Every outcome becomes exactly one response: the
+provider's result, a framework error, any exception, the overall deadline of a
+wait, or a provider that blocks until a deadline approaches (a watchdog thread
+sends FAILED a margin before it). One lock decides who answers; a hand-off to a
+continued invocation counts as answering, so the watchdog never sends after it.
+Every timing rule comes from `budget.Budget`.
 """
 
 from __future__ import annotations
 
 import contextvars
 import json
-import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from . import logs
-from .errors import CfnkitError, ContinuationFailed, InvalidProperties, MalformedEvent, TimedOut
+from .budget import Budget, remaining_seconds
+from .errors import CfnkitError, InvalidProperties, MalformedEvent
 from .protocol import (
     FAILED_CREATE_PREFIX,
-    MAX_PHYSICAL_ID_BYTES,
-    MAX_SERVICE_TIMEOUT,
     Request,
     RequestType,
     Response,
     Status,
     check_physical_id,
     encode_response,
+    malformed_response,
     parse_request,
 )
-from .provider import InProgress, Outcome, Provider, Result
+from .provider import Outcome, Provider, Result
 from .sender import Clock, Delivery, HttpSender, Sender, SystemClock
-from .waiter import (
-    MAX_HOPS,
-    Continuation,
-    Invoker,
-    LambdaInvoker,
-    check_state,
-    continuation_event,
-    overall_limit,
-)
+from .waiter import Continuation, Invoker, LambdaInvoker, Waiter
+
+if TYPE_CHECKING:  # the schema module loads only when a provider declares a schema
+    from .schema import Schema
 
 log = logs.get_logger("handler")
-#: Without a Lambda context (an ad-hoc call) assume Lambda's maximum.
-DEFAULT_REMAINING_S = 900.0
-
-
-class LambdaContext(Protocol):
-    aws_request_id: str
-    invoked_function_arn: str
-    log_group_name: str
-    log_stream_name: str
-
-    def get_remaining_time_in_millis(self) -> int: ...
-
-
-def _remaining(context: Any) -> float:
-    getter = getattr(context, "get_remaining_time_in_millis", None)
-    if not callable(getter):
-        return DEFAULT_REMAINING_S
-    try:
-        return max(0.0, float(getter()) / 1000.0)
-    except (TypeError, ValueError):  # a broken context must not stop the answer
-        return DEFAULT_REMAINING_S
 
 
 def where_logs_are(context: Any) -> str:
@@ -76,8 +52,8 @@ def where_logs_are(context: Any) -> str:
     return f"see CloudWatch Logs group {group}, stream {stream}, request {request}"
 
 
-class _Responder:
-    """Sends at most once per invocation; a hand-off also closes it."""
+class Responder:
+    """Sends at most once per invocation; a hand-off to a continued invocation also closes it."""
 
     def __init__(self, url: str, sender: Sender, deadline: float) -> None:
         self.url = url
@@ -95,6 +71,7 @@ class _Responder:
                 )
                 return False
             self.closed_by = by
+            response = replace(response, reason=logs.redactor.redact(response.reason))
             try:
                 body, sent = encode_response(response, oversize_hint=oversize_hint)
             except Exception as exc:  # this request must still get its one answer
@@ -162,7 +139,7 @@ class CustomResource:
     wait). deadline_margin: FAILED is sent this long before the Lambda deadline
     when the provider is still running; handoff_margin: a wait is handed to a new
     invocation when less than this remains. Both shrink to 10% and 25% of the
-    invocation's time for very short timeouts.
+    invocation's time for very short timeouts (cfnkit.budget.Budget).
     """
 
     def __init__(
@@ -180,27 +157,27 @@ class CustomResource:
         self.clock: Clock = clock or SystemClock()
         self.sender: Sender = sender or HttpSender(clock=self.clock)
         self.invoker: Invoker = invoker or LambdaInvoker()
+        self.waiter = Waiter(provider, clock=self.clock, invoker=self.invoker)
         self.deadline_margin = deadline_margin
         self.handoff_margin = handoff_margin
         self.log_level = log_level
 
     def __call__(self, event: Any, context: Any) -> None:
         logs.install(self.log_level)
-        remaining = _remaining(context)
-        lambda_deadline = self.clock.now() + remaining
+        now, remaining = self.clock.now(), remaining_seconds(context)
         try:
             request = parse_request(event)
             continuation = Continuation.from_event(event)
         except MalformedEvent as exc:
-            self._answer_malformed(event, exc, lambda_deadline)
+            self._answer_malformed(event, exc, self._budget(now, remaining))
             return
-        hop = continuation.hop if continuation else 0
+        budget = self._budget(now, remaining, request, continuation)
         with logs.request_scope(
             cfn_request_id=request.request_id,
             stack_id=request.stack_id,
             logical_id=request.logical_id,
             request_type=request.request_type.value,
-            hop=hop,
+            hop=budget.hop,
         ):
             log.info(
                 "request received",
@@ -211,86 +188,54 @@ class CustomResource:
                     "service_timeout": request.service_timeout,
                 }},
             )
-            margin = min(self.deadline_margin, remaining * 0.1)
-            # The watchdog answers `margin` before the Lambda deadline; its PUT must fit
-            # in what is left (a fixed 0.2 s reserve would leave nothing for short timeouts).
-            responder = _Responder(request.response_url, self.sender, lambda_deadline - min(0.2, margin / 4))
-            # The watchdog also guards CloudFormation's own limit (ServiceTimeout): a
-            # provider blocked past it would otherwise answer after nobody listens. It fires
-            # half a margin after the waiter's deadline, so a wait that is polling still
-            # gets its cleanup and "timed out" Reason first.
-            started = continuation.started_at if continuation else self.clock.now()
-            service = float(request.service_timeout or MAX_SERVICE_TIMEOUT)
-            # A wait already past its deadline still gets `margin` to poll and clean up.
-            service_left = max(margin, started + service - min(10.0, service * 0.1) / 2 - self.clock.now())
-            lambda_first = remaining - margin <= service_left
-            watchdog = _Watchdog(
-                min(remaining - margin, service_left),
-                lambda: self._deadline_reached(request, responder, context, margin, lambda_first, service),
-            )
+            responder = Responder(request.response_url, self.sender, budget.send_deadline)
+            # The watchdog guards the Lambda deadline and CloudFormation's ServiceTimeout:
+            # a provider blocked past either would otherwise answer after nobody listens.
+            watchdog = _Watchdog(budget.watchdog_delay,
+                                 lambda: self._deadline_reached(request, responder, context, budget))
             try:
-                self._handle(request, continuation, context, responder, min(self.handoff_margin, remaining * 0.25))
+                self._handle(request, continuation, budget, context, responder)
             except BaseException as exc:  # the last line of defence: always answer
                 log.exception("unexpected error")
-                responder.respond(self._failed(request, self._unexpected(exc, context)), by="handler")
+                responder.respond(request.failed(self._unexpected(exc, context)), by="handler")
             finally:
                 watchdog.cancel()
-        return
+
+    def _budget(self, now: float, remaining: float, request: Request | None = None,
+                continuation: Continuation | None = None) -> Budget:
+        return Budget.start(
+            now, remaining,
+            service_timeout=request.service_timeout if request else None,
+            started_at=continuation.started_at if continuation else None,
+            hop=continuation.hop if continuation else 0,
+            max_answer_margin=self.deadline_margin,
+            max_handoff_margin=self.handoff_margin,
+        )
 
     # -- the request ------------------------------------------------------------
 
-    def _handle(
-        self,
-        request: Request,
-        continuation: Continuation | None,
-        context: Any,
-        responder: _Responder,
-        handoff_margin: float,
-    ) -> None:
+    def _handle(self, request: Request, continuation: Continuation | None, budget: Budget, context: Any,
+                responder: Responder) -> None:
         if request.request_type is RequestType.DELETE and (request.physical_id or "").startswith(
             FAILED_CREATE_PREFIX
         ):
             log.info("Delete after a failed Create: nothing was created, nothing to delete")
-            responder.respond(self._response(request, Status.SUCCESS, request.physical_id or ""), by="handler")
+            responder.respond(request.response(Status.SUCCESS, request.physical_id or ""), by="handler")
             return
         try:
-            request = self._with_properties(request)
-            if continuation is None:
-                started_at, hop = self.clock.now(), 0
-                outcome = self._call(request)
-            else:
-                started_at, hop = continuation.started_at, continuation.hop
-                outcome = self.provider.poll(request, continuation.state)
-            result = self._wait(request, outcome, started_at, hop, context, responder, handoff_margin)
+            request = with_properties(request, self.provider.schema)
+            first = continuation if continuation is not None else self._call(request)
+            result = self.waiter.wait(request, first, budget, context, responder.hand_off)
         except CfnkitError as exc:
-            responder.respond(self._failed(request, exc.reason()), by="handler")
+            responder.respond(request.failed(exc.reason()), by="handler")
             return
         except Exception as exc:
             log.exception("provider raised")
-            responder.respond(self._failed(request, self._unexpected(exc, context)), by="handler")
+            responder.respond(request.failed(self._unexpected(exc, context)), by="handler")
             return
         if result is not None:
-            response = self._success(request, result)
+            response = success_response(request, result, type(self.provider).__name__)
             responder.respond(response, by="handler", oversize_hint=result.oversize_hint)
-
-    def _with_properties(self, request: Request) -> Request:
-        schema = self.provider.schema
-        if schema is None:
-            return request
-        if request.request_type is RequestType.DELETE:
-            # Delete must not fail on properties a newer version would reject.
-            try:
-                props = schema.parse(request.properties)
-            except InvalidProperties as exc:
-                log.warning("Delete with invalid properties; using defaults for them",
-                            extra={"fields": {"problems": [str(p) for p in exc.problems]}})
-                props = schema.parse_lenient(request.properties)
-        else:
-            props = schema.parse(request.properties)
-        old = None
-        if request.old_properties is not None:
-            old = schema.parse_lenient(request.old_properties)
-        return replace(request, properties=props, old_properties=old)
 
     def _call(self, request: Request) -> Outcome:
         method = {
@@ -300,175 +245,80 @@ class CustomResource:
         }[request.request_type]
         return method(request)
 
-    def _wait(
-        self,
-        request: Request,
-        outcome: Outcome,
-        started_at: float,
-        hop: int,
-        context: Any,
-        responder: _Responder,
-        handoff_margin: float,
-    ) -> Result | None:
-        """Poll until a Result; None when the wait was handed to a new invocation."""
-        self._check_outcome(outcome)
-        if isinstance(outcome, Result):
-            return outcome
-        limit = overall_limit(request, self.provider.timeout(request))
-        deadline = started_at + limit
-        while isinstance(outcome, InProgress):
-            check_state(outcome.state)
-            now = self.clock.now()
-            if now >= deadline:
-                detail = self._cleanup(request, outcome)
-                raise TimedOut(now - started_at, detail)
-            pause = max(0.0, min(outcome.interval, deadline - now))
-            if _remaining(context) - pause < handoff_margin:
-                self._hand_off(request, Continuation(outcome.state, started_at, hop + 1), context, responder,
-                               outcome)
-                return None
-            self.clock.sleep(pause)
-            outcome = self.provider.poll(request, outcome.state)
-            self._check_outcome(outcome)
-        return outcome
-
-    def _check_outcome(self, outcome: Any) -> None:
-        if not isinstance(outcome, Result | InProgress):
-            raise CfnkitError(f"{type(self.provider).__name__} returned {type(outcome).__name__}, "
-                              "expected Result or InProgress")
-        if isinstance(outcome, InProgress) and not (
-            isinstance(outcome.interval, int | float) and math.isfinite(outcome.interval)
-        ):
-            raise CfnkitError(f"{type(self.provider).__name__} returned InProgress with an interval that is "
-                              "not a number of seconds")
-
-    def _hand_off(
-        self, request: Request, continuation: Continuation, context: Any, responder: _Responder,
-        outcome: InProgress,
-    ) -> None:
-        if continuation.hop > MAX_HOPS:
-            detail = self._cleanup(request, outcome)
-            raise ContinuationFailed(
-                f"the wait was continued {MAX_HOPS} times; giving up" + (f"; {detail}" if detail else "")
-            )
-        function_arn = getattr(context, "invoked_function_arn", None)
-        event = continuation_event(request, continuation)
-
-        def invoke() -> None:
-            if not function_arn:
-                raise ContinuationFailed("the Lambda context has no invoked_function_arn")
-            self.invoker.invoke_async(function_arn, event)
-
-        try:
-            handed = responder.hand_off(invoke)
-        except Exception as exc:
-            detail = self._cleanup(request, outcome)
-            reason = exc.reason() if isinstance(exc, CfnkitError) else f"{type(exc).__name__}: {exc}"
-            raise ContinuationFailed(
-                f"could not continue the wait in a new invocation: {reason}" + (f"; {detail}" if detail else "")
-            ) from exc
-        if handed:
-            log.info("wait continues in a new invocation", extra={"fields": {"next_hop": continuation.hop}})
-
-    def _cleanup(self, request: Request, outcome: InProgress) -> str:
-        try:
-            return self.provider.on_timeout(request, outcome.state)
-        except Exception as exc:
-            log.exception("cleanup after the deadline failed")
-            return f"cleanup failed ({type(exc).__name__}: {exc})"
-
-    def _deadline_reached(self, request: Request, responder: _Responder, context: Any, margin: float,
-                          lambda_first: bool, service: float) -> None:
-        if lambda_first:
+    def _deadline_reached(self, request: Request, responder: Responder, context: Any, budget: Budget) -> None:
+        if budget.lambda_first:
             reason = (
-                f"The function was still working {margin:.1f} s before its Lambda timeout; "
+                f"The function was still working {budget.answer_margin:.1f} s before its Lambda timeout; "
                 f"answering FAILED now so the stack does not wait ({where_logs_are(context)})"
             )
         else:
             reason = (
-                f"The function was still working as CloudFormation's ServiceTimeout of {service:.0f} s "
+                f"The function was still working as CloudFormation's ServiceTimeout of {budget.service_timeout:.0f} s "
                 f"was about to expire; answering FAILED now ({where_logs_are(context)})"
             )
-        responder.respond(self._failed(request, reason), by="watchdog")
-
-    # -- responses ----------------------------------------------------------------
-
-    def _response(self, request: Request, status: Status, physical_id: str, reason: str = "",
-                  data: Mapping[str, Any] | None = None, no_echo: bool = False) -> Response:
-        return Response(
-            status=status,
-            physical_id=physical_id,
-            stack_id=request.stack_id,
-            request_id=request.request_id,
-            logical_id=request.logical_id,
-            reason=logs.redactor.redact(reason),
-            data=data,
-            no_echo=no_echo,
-        )
-
-    def _failed(self, request: Request, reason: str) -> Response:
-        if request.request_type is RequestType.CREATE:
-            physical_id = request.failed_create_id()
-        else:
-            physical_id = request.physical_id or request.failed_create_id()
-        return self._response(request, Status.FAILED, physical_id, reason)
-
-    def _success(self, request: Request, result: Result) -> Response:
-        data: Any = result.data  # typed as a Mapping, but providers are user code
-        if not isinstance(data, Mapping):
-            return self._failed(request, f"{type(self.provider).__name__} returned Data that is not an object "
-                                         f"({type(data).__name__})")
-        if result.no_echo:
-            logs.redactor.add_value(dict(result.data))
-        physical_id: Any
-        if request.request_type is RequestType.DELETE:
-            physical_id = request.physical_id or ""
-        elif result.physical_id is not None:
-            # An id the provider gives is checked as given: "" is an error, not "keep the id".
-            physical_id = result.physical_id
-        elif request.request_type is RequestType.CREATE:
-            physical_id = request.default_physical_id()
-        else:
-            physical_id = request.physical_id or ""
-        problem = (
-            check_physical_id(physical_id) if isinstance(physical_id, str)
-            else f"PhysicalResourceId must be a string, got {type(physical_id).__name__}"
-        )
-        if problem:
-            return self._failed(request, f"{type(self.provider).__name__} returned an invalid id: {problem}")
-        try:
-            json.dumps(dict(result.data), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            return self._failed(request, f"{type(self.provider).__name__} returned Data that is not JSON: {exc}")
-        # Data too large for 4096 bytes turns this into FAILED when encoded, keeping this
-        # id on purpose: the provider did create something, so the Delete that follows
-        # must reach it rather than be skipped as a failed-create marker.
-        return self._response(request, Status.SUCCESS, physical_id, data=result.data, no_echo=result.no_echo)
+        responder.respond(request.failed(reason), by="watchdog")
 
     def _unexpected(self, exc: BaseException, context: Any) -> str:
         return f"{type(exc).__name__}: {exc} ({where_logs_are(context)})"
 
-    def _answer_malformed(self, event: Any, exc: MalformedEvent, lambda_deadline: float) -> None:
+    def _answer_malformed(self, event: Any, exc: MalformedEvent, budget: Budget) -> None:
         log.error("malformed event", extra={"fields": {"problems": exc.problems}})
-        if not isinstance(event, Mapping):
-            return
-        url = event.get("ResponseURL")
-        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        answer = malformed_response(event, exc.reason())
+        if answer is None:
             log.error("no usable ResponseURL: the malformed event cannot be answered")
             return
+        url, response = answer
+        Responder(url, self.sender, budget.send_deadline).respond(response, by="handler")
 
-        def text(name: str) -> str:
-            value = event.get(name)
-            return value if isinstance(value, str) else ""
 
-        request_id = text("RequestId") or "unknown-request"
-        physical_id = text("PhysicalResourceId") or f"{FAILED_CREATE_PREFIX}{request_id}"
-        response = Response(
-            status=Status.FAILED,
-            physical_id=physical_id.encode()[:MAX_PHYSICAL_ID_BYTES].decode(errors="ignore") or "unknown",
-            stack_id=text("StackId"),
-            request_id=request_id,
-            logical_id=text("LogicalResourceId"),
-            reason=exc.reason(),
-        )
-        _Responder(url, self.sender, lambda_deadline - 0.2).respond(response, by="handler")
+def with_properties(request: Request, schema: Schema | None) -> Request:
+    """The request with its properties parsed by the provider's schema (none: as sent)."""
+    if schema is None:
+        return request
+    if request.request_type is RequestType.DELETE:
+        # Delete must not fail on properties a newer version would reject.
+        try:
+            props = schema.parse(request.properties)
+        except InvalidProperties as exc:
+            log.warning("Delete with invalid properties; using defaults for them",
+                        extra={"fields": {"problems": [str(p) for p in exc.problems]}})
+            props = schema.parse_lenient(request.properties)
+    else:
+        props = schema.parse(request.properties)
+    old = None
+    if request.old_properties is not None:
+        old = schema.parse_lenient(request.old_properties)
+    return replace(request, properties=props, old_properties=old)
+
+
+def success_response(request: Request, result: Result, provider_name: str) -> Response:
+    """SUCCESS with the provider's id and Data, or FAILED naming what the provider got wrong."""
+    data: Any = result.data  # typed as a Mapping, but providers are user code
+    if not isinstance(data, Mapping):
+        return request.failed(f"{provider_name} returned Data that is not an object ({type(data).__name__})")
+    if result.no_echo:
+        logs.redactor.add_value(dict(result.data))
+    physical_id: Any
+    if request.request_type is RequestType.DELETE:
+        physical_id = request.physical_id or ""
+    elif result.physical_id is not None:
+        # An id the provider gives is checked as given: "" is an error, not "keep the id".
+        physical_id = result.physical_id
+    elif request.request_type is RequestType.CREATE:
+        physical_id = request.default_physical_id()
+    else:
+        physical_id = request.physical_id or ""
+    problem = (
+        check_physical_id(physical_id) if isinstance(physical_id, str)
+        else f"PhysicalResourceId must be a string, got {type(physical_id).__name__}"
+    )
+    if problem:
+        return request.failed(f"{provider_name} returned an invalid id: {problem}")
+    try:
+        json.dumps(dict(result.data), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return request.failed(f"{provider_name} returned Data that is not JSON: {exc}")
+    # Data too large for 4096 bytes turns this into FAILED when encoded, keeping this
+    # id on purpose: the provider did create something, so the Delete that follows
+    # must reach it rather than be skipped as a failed-create marker.
+    return request.response(Status.SUCCESS, physical_id, data=result.data, no_echo=result.no_echo)

@@ -89,6 +89,18 @@ class Request:
     def failed_create_id(self) -> str:
         return f"{FAILED_CREATE_PREFIX}{self.request_id}"
 
+    def response(self, status: Status, physical_id: str, *, reason: str = "",
+                 data: Mapping[str, Any] | None = None, no_echo: bool = False) -> Response:
+        """The answer to this request."""
+        return Response(status, physical_id, self.stack_id, self.request_id, self.logical_id, reason=reason,
+                        data=data, no_echo=no_echo)
+
+    def failed(self, reason: str) -> Response:
+        """FAILED: a Create answers with the failed-create marker id, others keep their id."""
+        if self.request_type is RequestType.CREATE or not self.physical_id:
+            return self.response(Status.FAILED, self.failed_create_id(), reason=reason)
+        return self.response(Status.FAILED, self.physical_id, reason=reason)
+
 
 def _str_field(event: Mapping[str, Any], name: str, problems: list[str]) -> str:
     value = event.get(name)
@@ -230,6 +242,31 @@ class Response:
         if self.data:
             doc["Data"] = dict(self.data)
         return doc
+
+
+def malformed_response(event: Any, reason: str) -> tuple[str, Response] | None:
+    """The best answer to an event parse_request rejected: (its ResponseURL, FAILED with
+    whatever ids it has), or None when it has no http(s) ResponseURL to answer at."""
+    if not isinstance(event, Mapping):
+        return None
+    url = event.get("ResponseURL")
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        return None
+
+    def text(name: str) -> str:
+        value = event.get(name)
+        return value if isinstance(value, str) else ""
+
+    request_id = text("RequestId") or "unknown-request"
+    physical_id = text("PhysicalResourceId") or f"{FAILED_CREATE_PREFIX}{request_id}"
+    return url, Response(
+        status=Status.FAILED,
+        physical_id=physical_id.encode()[:MAX_PHYSICAL_ID_BYTES].decode(errors="ignore") or "unknown",
+        stack_id=text("StackId"),
+        request_id=request_id,
+        logical_id=text("LogicalResourceId"),
+        reason=reason,
+    )
 
 
 def _dump(doc: Mapping[str, Any]) -> bytes:

@@ -1,33 +1,55 @@
-"""Long waits: the overall deadline and continuation past the Lambda limit.
+"""Long waits: poll until done, give up at the deadline, continue past the Lambda limit.
 
-A wait ends at request start + min(ServiceTimeout or 3600 s minus a margin, the
-provider's own timeout). When the Lambda's remaining time runs low first, the core
-invokes its own function asynchronously with the original event plus the wait
-state; the continued invocation resumes polling and never re-runs create/update.
-No EventBridge rules, no Step Functions, no extra resources.
+`Waiter.wait` is the one call the handler makes after dispatching a request: it
+polls the provider's InProgress until a Result, calls the provider's cleanup and
+raises TimedOut at the overall deadline, and when the Lambda's remaining time runs
+low it hands the wait to a new asynchronous invocation of its own function with
+the original event plus the wait state. The continued invocation resumes polling
+and never re-runs create/update. No EventBridge rules, no Step Functions, no extra
+resources. Every timing rule it follows lives in `cfnkit.budget.Budget`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .errors import ContinuationFailed, MalformedEvent
-from .protocol import CONTINUATION_KEY, MAX_SERVICE_TIMEOUT, Request
-from .provider import MAX_STATE_BYTES, State
+from . import logs
+from .budget import MAX_HOPS, Budget, remaining_seconds
+from .errors import CfnkitError, ContinuationFailed, MalformedEvent, TimedOut
+from .protocol import CONTINUATION_KEY, Request
+from .provider import MAX_STATE_BYTES, InProgress, Outcome, Provider, Result, State
+from .sender import Clock
+
+__all__ = [
+    "LOCAL_CONTINUATION_ENV",
+    "MAX_ASYNC_PAYLOAD_BYTES",
+    "MAX_HOPS",
+    "Continuation",
+    "HandOff",
+    "Invoker",
+    "LambdaInvoker",
+    "Waiter",
+    "check_state",
+    "continuation_event",
+]
+
+log = logs.get_logger("waiter")
 
 #: Lambda's limit for an asynchronous invocation's payload.
 MAX_ASYNC_PAYLOAD_BYTES = 256 * 1024
-#: A runaway guard: 3600 s of waiting is 5 hops of a 900 s Lambda, or a few hundred of a very short one.
-MAX_HOPS = 1000
 #: Local emulation (`cfnkit invoke`, `cfnkit demo`): when this names a directory,
 #: LambdaInvoker writes the continued event there as a JSON file instead of calling
 #: Lambda, and the emulator starts the next invocation from it.
 LOCAL_CONTINUATION_ENV = "CFNKIT_LOCAL_CONTINUATION_DIR"
+#: Runs its argument (the async re-invoke) as the request's answer; False when the
+#: request was already answered (the handler's exactly-once responder).
+HandOff = Callable[[Callable[[], None]], bool]
 
 
 @dataclass(frozen=True)
@@ -63,20 +85,6 @@ def check_state(state: State) -> None:
         raise ContinuationFailed(f"the provider's wait state is {size} bytes; the limit is {MAX_STATE_BYTES}")
 
 
-def overall_limit(request: Request, provider_timeout: float | None) -> float:
-    """Seconds from the request's start until the wait must have answered.
-
-    CloudFormation stops waiting at ServiceTimeout (default 3600 s), so we answer a
-    margin before it: 10 s, or 10% for short timeouts. A provider's own shorter
-    timeout is used as given.
-    """
-    service = float(request.service_timeout or MAX_SERVICE_TIMEOUT)
-    limit = service - min(10.0, service * 0.1)
-    if provider_timeout is not None and provider_timeout > 0:
-        limit = min(limit, float(provider_timeout))
-    return limit
-
-
 def continuation_event(request: Request, continuation: Continuation) -> dict[str, Any]:
     event = {k: v for k, v in request.raw.items() if k != CONTINUATION_KEY}
     event[CONTINUATION_KEY] = continuation.to_json()
@@ -87,6 +95,85 @@ class Invoker(Protocol):
     """Start the function again, asynchronously, with this event."""
 
     def invoke_async(self, function_arn: str, event: Mapping[str, Any]) -> None: ...
+
+
+class Waiter:
+    """Waits on one provider: `Waiter(provider, clock=..., invoker=...).wait(...)` once per invocation."""
+
+    def __init__(self, provider: Provider, *, clock: Clock, invoker: Invoker) -> None:
+        self.provider = provider
+        self.clock = clock
+        self.invoker = invoker
+
+    def wait(self, request: Request, first: Outcome | Continuation, budget: Budget, context: Any,
+             hand_off: HandOff) -> Result | None:
+        """The Result to answer with; None when the wait was handed to a new invocation.
+
+        first: what create/update/delete returned, or the Continuation this invocation
+        resumes (polled at once). context: the Lambda context (its remaining time and
+        function ARN). hand_off: the handler's exactly-once claim on the answer.
+        Raises a CfnkitError (TimedOut, ContinuationFailed, ...) to be answered as FAILED.
+        """
+        outcome = self.provider.poll(request, first.state) if isinstance(first, Continuation) else first
+        self._check(outcome)
+        if isinstance(outcome, Result):
+            return outcome
+        deadline = budget.wait_deadline(self.provider.timeout(request))
+        while isinstance(outcome, InProgress):
+            check_state(outcome.state)
+            now = self.clock.now()
+            if now >= deadline:
+                raise TimedOut(now - budget.started_at, self._cleanup(request, outcome))
+            pause = budget.pause(outcome.interval, now, deadline)
+            if budget.hand_off_now(remaining_seconds(context), pause):
+                self._hand_off(request, outcome, budget, context, hand_off)
+                return None
+            self.clock.sleep(pause)
+            outcome = self.provider.poll(request, outcome.state)
+            self._check(outcome)
+        return outcome
+
+    def _check(self, outcome: Any) -> None:
+        name = type(self.provider).__name__
+        if not isinstance(outcome, Result | InProgress):
+            raise CfnkitError(f"{name} returned {type(outcome).__name__}, expected Result or InProgress")
+        if isinstance(outcome, InProgress) and not (
+            isinstance(outcome.interval, int | float) and math.isfinite(outcome.interval)
+        ):
+            raise CfnkitError(f"{name} returned InProgress with an interval that is not a number of seconds")
+
+    def _hand_off(self, request: Request, outcome: InProgress, budget: Budget, context: Any,
+                  hand_off: HandOff) -> None:
+        if budget.hops_exhausted:
+            detail = self._cleanup(request, outcome)
+            raise ContinuationFailed(
+                f"the wait was continued {budget.max_hops} times; giving up" + (f"; {detail}" if detail else "")
+            )
+        function_arn = getattr(context, "invoked_function_arn", None)
+        event = continuation_event(request, Continuation(outcome.state, budget.started_at, budget.next_hop))
+
+        def invoke() -> None:
+            if not function_arn:
+                raise ContinuationFailed("the Lambda context has no invoked_function_arn")
+            self.invoker.invoke_async(function_arn, event)
+
+        try:
+            handed = hand_off(invoke)
+        except Exception as exc:
+            detail = self._cleanup(request, outcome)
+            reason = exc.reason() if isinstance(exc, CfnkitError) else f"{type(exc).__name__}: {exc}"
+            raise ContinuationFailed(
+                f"could not continue the wait in a new invocation: {reason}" + (f"; {detail}" if detail else "")
+            ) from exc
+        if handed:
+            log.info("wait continues in a new invocation", extra={"fields": {"next_hop": budget.next_hop}})
+
+    def _cleanup(self, request: Request, outcome: InProgress) -> str:
+        try:
+            return self.provider.on_timeout(request, outcome.state)
+        except Exception as exc:
+            log.exception("cleanup after the deadline failed")
+            return f"cleanup failed ({type(exc).__name__}: {exc})"
 
 
 class LambdaInvoker:

@@ -1,4 +1,4 @@
-"""cfnkit.handler.CustomResource: exactly one response per request (issue 2 #1-#4).
+"""cfnkit.handler.CustomResource: exactly one response per request, whatever the provider does.
 
 Error paths assert the exact response: Status, Reason and PhysicalResourceId.
 """
@@ -23,9 +23,9 @@ from cfnkit import (
     Schema,
     String,
 )
-from cfnkit.handler import where_logs_are
+from cfnkit.handler import Responder, where_logs_are
 from cfnkit.logs import redactor
-from cfnkit.protocol import RequestType
+from cfnkit.protocol import RequestType, Response, Status
 from cfnkit.sender import Delivery
 from cfnkit.testing import (
     STACK_ID,
@@ -421,6 +421,37 @@ def test_the_watchdog_answer_has_time_left_to_be_delivered(timeout: float, reser
     assert deadlines == [pytest.approx(clock.now() + timeout - reserve)]
     assert deadlines[0] is not None
     assert deadlines[0] > clock.now() + timeout - margin  # the watchdog fires at timeout - margin
+
+
+def test_a_malformed_event_answer_keeps_the_same_reserve_before_a_short_deadline() -> None:
+    clock = FakeClock()
+    deadlines: list[float | None] = []
+
+    class Spy(RecordingSender):
+        def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
+            deadlines.append(deadline)
+            return super().send(url, body, deadline=deadline)
+
+    sender = Spy()
+    CustomResource(Recorder(), sender=sender, clock=clock)({**CREATE, "RequestType": "Nope"},
+                                                          FakeContext(1.0, clock=clock))
+    assert sender.only["Status"] == "FAILED"
+    assert deadlines == [pytest.approx(clock.now() + 1.0 - 0.025)]  # a fixed 0.2 s would eat a fifth of a 1 s invocation
+
+
+def test_responder_hand_off_and_respond_exclude_each_other() -> None:
+    sender = RecordingSender()
+    responder = Responder("http://127.0.0.1:9/r", sender, deadline=0.0)
+    ran: list[str] = []
+    assert responder.hand_off(lambda: ran.append("invoke"))
+    response = Response(Status.FAILED, "id", "stack", "req", "Res", reason="late")
+    assert not responder.respond(response, by="watchdog")
+    assert sender.sent == []
+    other = Responder("http://127.0.0.1:9/r", sender, deadline=0.0)
+    assert other.respond(response, by="watchdog")
+    assert not other.hand_off(lambda: ran.append("too late"))
+    assert ran == ["invoke"]
+    assert len(sender.sent) == 1
 
 
 def test_where_logs_are_without_a_log_group() -> None:

@@ -1,4 +1,4 @@
-"""Long waits: polling, the overall deadline (issue 2 #6) and continuation (#7)."""
+"""The waiter: polling, the overall deadline with cleanup, and continuation in a new invocation."""
 
 from __future__ import annotations
 
@@ -9,17 +9,16 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from cfnkit import CustomResource, InProgress, Provider, ProviderError, Request, Result, State
+from cfnkit.budget import MAX_HOPS, Budget
 from cfnkit.errors import ContinuationFailed
-from cfnkit.handler import _Responder
-from cfnkit.protocol import Response, Status, parse_request
+from cfnkit.protocol import parse_request
 from cfnkit.testing import FakeClock, FakeContext, RecordingInvoker, RecordingSender, create_event
 from cfnkit.waiter import (
     MAX_ASYNC_PAYLOAD_BYTES,
-    MAX_HOPS,
     Continuation,
     LambdaInvoker,
+    Waiter,
     continuation_event,
-    overall_limit,
 )
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:cfnkit-provider"
@@ -110,14 +109,6 @@ def test_a_cleanup_that_raises_is_reported_in_the_reason() -> None:
     sender = handle(Failing(interval=60.0, done_at=10**6, limit=30.0), EVENT, FakeClock())
     assert answer(sender) == (
         "FAILED", "timed out after 30 s; cleanup failed (RuntimeError: stop denied)", "cfnkit-failed-create-req-1")
-
-
-@pytest.mark.parametrize(("service_timeout", "provider_timeout", "limit"), [
-    (None, None, 3590.0), (60, None, 54.0), (60, 100.0, 54.0), (3600, 45.0, 45.0), (None, 0.0, 3590.0),
-])
-def test_overall_limit(service_timeout: int | None, provider_timeout: float | None, limit: float) -> None:
-    request = parse_request(create_event({}, service_timeout=service_timeout))
-    assert overall_limit(request, provider_timeout) == limit
 
 
 @pytest.mark.parametrize(("state", "reason"), [
@@ -263,21 +254,6 @@ def test_continuation_round_trip() -> None:
     assert Continuation.from_event(EVENT) is None
 
 
-def test_responder_hand_off_and_respond_exclude_each_other() -> None:
-    sender = RecordingSender()
-    responder = _Responder("http://127.0.0.1:9/r", sender, deadline=0.0)
-    ran: list[str] = []
-    assert responder.hand_off(lambda: ran.append("invoke"))
-    response = Response(Status.FAILED, "id", "stack", "req", "Res", reason="late")
-    assert not responder.respond(response, by="watchdog")
-    assert sender.sent == []
-    other = _Responder("http://127.0.0.1:9/r", sender, deadline=0.0)
-    assert other.respond(response, by="watchdog")
-    assert not other.hand_off(lambda: ran.append("too late"))
-    assert ran == ["invoke"]
-    assert len(sender.sent) == 1
-
-
 # -- LambdaInvoker ------------------------------------------------------------------------
 
 @pytest.fixture
@@ -354,13 +330,38 @@ def test_the_default_cleanup_adds_no_detail() -> None:
 
 
 def test_no_hand_off_once_the_request_was_answered() -> None:
-    clock = FakeClock()
-    sender, invoker = RecordingSender(), RecordingInvoker()
-    resource = CustomResource(Counter(), sender=sender, clock=clock, invoker=invoker)
-    request = parse_request(EVENT)
-    responder = _Responder(request.response_url, sender, deadline=clock.now() + 10)
-    responder.respond(Response(Status.FAILED, "id", "s", "r", "l", reason="watchdog"), by="watchdog")
-    resource._hand_off(request, Continuation({}, clock.now(), 1), FakeContext(clock=clock), responder,
-                       InProgress({}))
+    clock, invoker, provider = FakeClock(), RecordingInvoker(), Counter(interval=10.0, done_at=10**6)
+    claims: list[str] = []
+
+    def already_answered(action: Any) -> bool:
+        claims.append("claimed")
+        return False  # the watchdog answered first: the invoke must not run
+
+    budget = Budget.start(clock.now(), 60.0)
+    result = Waiter(provider, clock=clock, invoker=invoker).wait(
+        parse_request(EVENT), InProgress({"task": "t-1", "n": 0}, interval=10.0), budget,
+        FakeContext(60.0, clock=clock), already_answered)
+    assert result is None
+    assert claims == ["claimed"]
     assert invoker.calls == []
-    assert len(sender.sent) == 1
+    assert provider.timeouts == []  # handed off (to nobody): nothing to clean up
+
+
+def test_the_waiter_returns_a_result_without_polling() -> None:
+    clock, provider = FakeClock(), Counter()
+    done = Result(physical_id="p", data={"A": "1"})
+    waiter = Waiter(provider, clock=clock, invoker=RecordingInvoker())
+    assert waiter.wait(parse_request(EVENT), done, Budget.start(clock.now(), 900.0), FakeContext(clock=clock),
+                       lambda action: True) is done
+    assert (provider.polls, clock.sleeps) == ([], [])
+
+
+def test_the_waiter_polls_a_continuation_at_once() -> None:
+    clock, provider = FakeClock(), Counter(interval=10.0, done_at=2)
+    continuation = Continuation({"task": "t-1", "n": 0}, clock.now() - 100.0, 2)
+    budget = Budget.start(clock.now(), 900.0, started_at=continuation.started_at, hop=continuation.hop)
+    result = Waiter(provider, clock=clock, invoker=RecordingInvoker()).wait(
+        parse_request(EVENT), continuation, budget, FakeContext(clock=clock), lambda action: True)
+    assert result == Result(physical_id="t-1", data={"Polls": 2})
+    assert [p["n"] for p in provider.polls] == [0, 1]
+    assert clock.sleeps == [10.0]
