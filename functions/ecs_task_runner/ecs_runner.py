@@ -26,9 +26,10 @@ Contracts:
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from cfnkit import (
@@ -185,6 +186,119 @@ class LogConfig:
     def stream(self, container: str, task_arn: str) -> str:
         return f"{self.prefix}/{container}/{task_id(task_arn)}"
 
+    def to_json(self) -> list[str]:
+        return [self.group, self.region, self.prefix]
+
+    @classmethod
+    def from_json(cls, raw: Any) -> LogConfig:
+        if not (isinstance(raw, list) and len(raw) == 3 and all(isinstance(part, str) for part in raw)):
+            raise ValueError("a log configuration is [group, region, prefix]")
+        return cls(group=raw[0], region=raw[1], prefix=raw[2])
+
+
+class Phase(enum.StrEnum):
+    #: RunTask has not placed every task yet (capacity retries back off until retry_at).
+    STARTING = "starting"
+    #: Every task was started; DescribeTasks is polled until all have STOPPED.
+    RUNNING = "running"
+
+
+@dataclass(frozen=True)
+class WaitState:
+    """What the runner keeps between polls; it travels in a continued invocation's event.
+
+    to_state() gives the JSON the core carries, from_state() reads it back and rejects
+    anything else with a clear error (a continuation is data from outside this process).
+    """
+
+    phase: Phase
+    cluster: str
+    task_definition: str
+    essential: tuple[str, ...]
+    logs: Mapping[str, LogConfig]
+    tasks: tuple[str, ...] = ()
+    #: RunTask attempts so far (the clientToken and the backoff follow it).
+    attempt: int = 0
+    #: The RunTask parameters; only while starting.
+    params: Mapping[str, Any] = field(default_factory=dict)
+    #: Epoch seconds before which RunTask is not retried (starting).
+    retry_at: float = 0.0
+    last_failure: str = ""
+    #: Epoch seconds when the last task was started (running).
+    running_since: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return int(self.params.get("count", 1))
+
+    def to_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "phase": self.phase.value,
+            "cluster": self.cluster,
+            "task_definition": self.task_definition,
+            "essential": list(self.essential),
+            "logs": {name: config.to_json() for name, config in self.logs.items()},
+            "tasks": list(self.tasks),
+            "attempt": self.attempt,
+        }
+        if self.phase is Phase.STARTING:
+            state.update(params=dict(self.params), retry_at=self.retry_at)
+        else:
+            state["running_since"] = self.running_since
+        if self.last_failure:
+            state["last_failure"] = self.last_failure
+        return state
+
+    @classmethod
+    def from_state(cls, state: State) -> WaitState:
+        try:
+            phase = Phase(str(state.get("phase")))
+        except ValueError:
+            raise ProviderError(f"EcsTaskRunner cannot resume a wait in phase {state.get('phase')!r}") from None
+        try:
+            return cls(
+                phase=phase,
+                cluster=_text(state["cluster"]),
+                task_definition=_text(state["task_definition"]),
+                essential=tuple(_text(name) for name in state.get("essential", [])),
+                logs={str(name): LogConfig.from_json(raw) for name, raw in _object(state.get("logs", {})).items()},
+                tasks=tuple(_text(arn) for arn in state.get("tasks", [])),
+                attempt=_int(state.get("attempt", 0)),
+                params=dict(_object(state.get("params", {}))),
+                retry_at=_float(state.get("retry_at", 0.0)),
+                last_failure=_text(state.get("last_failure", "")),
+                running_since=_float(state.get("running_since", 0.0)),
+            )
+        except KeyError as exc:
+            raise ProviderError(f"EcsTaskRunner cannot resume a wait: its state has no {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise ProviderError(f"EcsTaskRunner cannot resume a wait from a damaged state ({exc})") from None
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
 
 def client_config() -> Any:
     """botocore config of every client: standard retries (throttling is retried with backoff)."""
@@ -264,25 +378,22 @@ class EcsTaskRunner(Provider):
         return float(value) if isinstance(value, int) else None
 
     def poll(self, request: Request, state: State) -> Outcome:
-        phase = state.get("phase")
-        if phase == "starting":
-            retry_at = float(state.get("retry_at", 0.0))
-            wait = retry_at - self._now()
-            if wait > 0:  # a continued invocation polls at once; keep the backoff
-                return InProgress(dict(state), interval=min(wait, MAX_BACKOFF_S))
-            return self._start(request, state)
-        if phase == "running":
-            return self._check(request, state)
-        raise ProviderError(f"EcsTaskRunner cannot resume a wait in phase {phase!r}")
+        wait = WaitState.from_state(state)
+        if wait.phase is Phase.RUNNING:
+            return self._check(request, wait)
+        backoff = wait.retry_at - self._now()
+        if backoff > 0:  # a continued invocation polls at once; keep the backoff
+            return InProgress(wait.to_state(), interval=min(backoff, MAX_BACKOFF_S))
+        return self._start(request, wait)
 
     def on_timeout(self, request: Request, state: State) -> str:
-        tasks = [str(arn) for arn in state.get("tasks", [])]
-        if not tasks:
-            last = state.get("last_failure")
+        wait = WaitState.from_state(state)
+        if not wait.tasks:
+            last = wait.last_failure
             return "no task was started" + (f" (last RunTask failure: {last})" if last else "")
         if not request.properties.get("StopOnTimeout", True):
-            return f"task left running (StopOnTimeout is false): {', '.join(tasks)}"
-        return self._stop_tasks(request, state, tasks)
+            return f"task left running (StopOnTimeout is false): {', '.join(wait.tasks)}"
+        return self._stop_tasks(request, wait.cluster, wait.tasks)
 
     # -- starting ------------------------------------------------------------------
 
@@ -301,23 +412,21 @@ class EcsTaskRunner(Provider):
         for container in containers:
             config = self._log_config(container)
             if config is not None:
-                logs[str(container["name"])] = [config.group, config.region, config.prefix]
-        state: dict[str, Any] = {
-            "phase": "starting",
-            "cluster": params["cluster"],
-            "params": params,
-            "task_definition": definition.get("taskDefinitionArn", params["taskDefinition"]),
-            "essential": essential,
-            "logs": logs,
-            "tasks": [],
-            "attempt": 0,
-        }
-        found = self._find_started(request, state)
+                logs[str(container["name"])] = config
+        wait = WaitState(
+            phase=Phase.STARTING,
+            cluster=str(params["cluster"]),
+            params=params,
+            task_definition=str(definition.get("taskDefinitionArn", params["taskDefinition"])),
+            essential=tuple(essential),
+            logs=logs,
+        )
+        found = self._find_started(request, wait.cluster)
         if found:
             log.info("adopting tasks a previous delivery of this request started",
                      extra={"fields": {"tasks": found}})
-            state["tasks"] = found[: int(params.get("count", 1))]
-        return self._start(request, state)
+            wait = replace(wait, tasks=tuple(found[: wait.count]))
+        return self._start(request, wait)
 
     def _describe_task_definition(self, name: str) -> dict[str, Any]:
         try:
@@ -367,7 +476,7 @@ class EcsTaskRunner(Provider):
     def _started_by(self, request: Request) -> str:
         return STARTED_BY_PREFIX + request.token("startedBy", length=STARTED_BY_LENGTH - len(STARTED_BY_PREFIX))
 
-    def _find_started(self, request: Request, state: Mapping[str, Any]) -> list[str]:
+    def _find_started(self, request: Request, cluster: str) -> list[str]:
         """Tasks an earlier delivery of this request started that are still RUNNING (desired status).
 
         startedBy must be ListTasks' only filter (botocore's ECS model, ListTasksRequest), so
@@ -377,12 +486,12 @@ class EcsTaskRunner(Provider):
         found: list[str] = []
         try:
             pages = self.ecs.get_paginator("list_tasks").paginate(
-                cluster=state["cluster"], startedBy=self._started_by(request)
+                cluster=cluster, startedBy=self._started_by(request)
             )
             for page in pages:
                 found.extend(arn for arn in page.get("taskArns", []) if arn not in found)
         except Exception as exc:
-            self._raise_cluster_problem(exc, state)
+            self._raise_cluster_problem(exc, cluster)
             if _is_client_error(exc) and _error_code(exc) == "InvalidParameterException":
                 # The clientToken still makes RunTask idempotent; this look-up is the first guard.
                 log.warning("ListTasks by startedBy was rejected; relying on RunTask's clientToken",
@@ -391,14 +500,14 @@ class EcsTaskRunner(Provider):
             raise
         return sorted(found)
 
-    def _raise_cluster_problem(self, exc: Exception, state: Mapping[str, Any]) -> None:
+    def _raise_cluster_problem(self, exc: Exception, cluster: str) -> None:
         if _is_client_error(exc) and _error_code(exc) == "ClusterNotFoundException":
             raise ProviderError(
-                f"Cluster {state['cluster']} was not found in {self._region_name()}; "
+                f"Cluster {cluster} was not found in {self._region_name()}; "
                 "set Cluster to the name or ARN of an existing ECS cluster"
             ) from exc
 
-    def _start(self, request: Request, state: Mapping[str, Any]) -> Outcome:
+    def _start(self, request: Request, wait: WaitState) -> Outcome:
         """RunTask for the tasks still missing, one clientToken per attempt.
 
         A token is never reused with other parameters on purpose, but a redelivery that
@@ -406,20 +515,20 @@ class EcsTaskRunner(Provider):
         ECS then answers ConflictException naming the tasks that token started, which are
         this request's tasks, so they are adopted and the next attempt's token is tried.
         """
-        tasks = list(state.get("tasks", []))
-        attempt = int(state.get("attempt", 0))
-        count = int(state["params"].get("count", 1))
+        tasks = list(wait.tasks)
+        attempt = wait.attempt
+        count = wait.count
         reply: Mapping[str, Any] = {}
         conflicts = 0
         while count - len(tasks) > 0:
-            params = {**state["params"], "count": count - len(tasks), "startedBy": self._started_by(request),
+            params = {**wait.params, "count": count - len(tasks), "startedBy": self._started_by(request),
                       "clientToken": request.token("clientToken", str(attempt), length=CLIENT_TOKEN_LENGTH)}
             try:
                 reply = self.ecs.run_task(**params)
             except Exception as exc:
-                adopted = self._run_task_error(exc, state, attempt)
+                adopted = self._run_task_error(exc, replace(wait, tasks=tuple(tasks)), attempt)
                 if isinstance(adopted, InProgress):
-                    return InProgress({**adopted.state, "tasks": tasks}, interval=adopted.interval)
+                    return adopted
                 tasks.extend(arn for arn in adopted if arn not in tasks)
                 attempt, conflicts = attempt + 1, conflicts + 1
                 if conflicts > MAX_CONFLICTS:
@@ -435,27 +544,24 @@ class EcsTaskRunner(Provider):
             failures = list(reply.get("failures", []))
             fatal = [f for f in failures if not is_capacity_failure(str(f.get("reason", "")))]
             if fatal:
-                raise ProviderError(self._run_task_failed(request, state, fatal, tasks))
+                raise ProviderError(self._run_task_failed(request, wait.cluster, fatal, tasks))
             if failures or len(tasks) < count:
                 first = failures[0] if failures else {"reason": "fewer tasks than Count were started"}
-                return self._retry_later({**state, "tasks": tasks}, attempt, self._describe_failure(first))
-        running = {**state, "phase": "running", "tasks": tasks, "running_since": self._now()}
-        running.pop("params", None)
-        running.pop("retry_at", None)
-        return InProgress(running, interval=POLL_INTERVAL_S)
+                return self._retry_later(replace(wait, tasks=tuple(tasks)), attempt, self._describe_failure(first))
+        running = replace(wait, phase=Phase.RUNNING, tasks=tuple(tasks), running_since=self._now(), params={},
+                          retry_at=0.0)
+        return InProgress(running.to_state(), interval=POLL_INTERVAL_S)
 
-    def _retry_later(self, state: Mapping[str, Any], attempt: int, last: str) -> InProgress:
+    def _retry_later(self, wait: WaitState, attempt: int, last: str) -> InProgress:
         delay = min(MAX_BACKOFF_S, 2.0**attempt)
         log.warning("no capacity to place the task yet; retrying",
                     extra={"fields": {"failure": last, "retry_in_s": delay, "attempt": attempt + 1}})
-        return InProgress(
-            {**state, "attempt": attempt + 1, "retry_at": self._now() + delay, "last_failure": last},
-            interval=delay,
-        )
+        retry = replace(wait, attempt=attempt + 1, retry_at=self._now() + delay, last_failure=last)
+        return InProgress(retry.to_state(), interval=delay)
 
-    def _run_task_error(self, exc: Exception, state: Mapping[str, Any], attempt: int) -> list[str] | InProgress:
+    def _run_task_error(self, exc: Exception, wait: WaitState, attempt: int) -> list[str] | InProgress:
         """A RunTask error: the tasks a conflicting token started, a capacity retry, or ProviderError."""
-        self._raise_cluster_problem(exc, state)
+        self._raise_cluster_problem(exc, wait.cluster)
         if not _is_client_error(exc):
             raise exc
         code, message = _error_code(exc), _error_message(exc)
@@ -478,7 +584,7 @@ class EcsTaskRunner(Provider):
         if code == "ClientException" and is_capacity_error_message(message):
             # RunTask documentation: with managed scaling, a full quota of PROVISIONING tasks
             # per cluster is a ClientException; more capacity later cures it.
-            return self._retry_later(state, attempt, f"{code}: {message}")
+            return self._retry_later(wait, attempt, f"{code}: {message}")
         if code in ("ClientException", "InvalidParameterException"):
             raise ProviderError(f"RunTask rejected the task: {code}: {message}") from exc
         raise exc
@@ -492,21 +598,21 @@ class EcsTaskRunner(Provider):
             text += f" on {failure['arn']}"
         return text
 
-    def _run_task_failed(self, request: Request, state: Mapping[str, Any], failures: Sequence[Mapping[str, Any]],
+    def _run_task_failed(self, request: Request, cluster: str, failures: Sequence[Mapping[str, Any]],
                          started: Sequence[str]) -> str:
         described = "; ".join(self._describe_failure(f) for f in failures)
         reason = f"RunTask failed: {described}"
         if started:
-            reason += "; " + self._stop_tasks(request, state, list(started))
+            reason += "; " + self._stop_tasks(request, cluster, list(started))
         return reason
 
-    def _stop_tasks(self, request: Request, state: Mapping[str, Any], tasks: Sequence[str]) -> str:
+    def _stop_tasks(self, request: Request, cluster: str, tasks: Sequence[str]) -> str:
         why = _cut(f"cfnkit: stack {request.stack_name} resource {request.logical_id} stopped the task "
                    f"({request.request_type.value} did not finish in time or failed)", STOP_REASON_MAX)
         problems = []
         for arn in tasks:
             try:
-                self.ecs.stop_task(cluster=state["cluster"], task=arn, reason=why)
+                self.ecs.stop_task(cluster=cluster, task=arn, reason=why)
             except Exception as exc:
                 log.exception("StopTask failed", extra={"fields": {"task": arn}})
                 problems.append(f"could not stop {arn} ({_error_code(exc)})")
@@ -516,30 +622,29 @@ class EcsTaskRunner(Provider):
 
     # -- waiting and judging ---------------------------------------------------------------
 
-    def _check(self, request: Request, state: Mapping[str, Any]) -> Outcome:
-        arns = [str(a) for a in state["tasks"]]
+    def _check(self, request: Request, wait: WaitState) -> Outcome:
+        arns = list(wait.tasks)
         try:
-            reply = self.ecs.describe_tasks(cluster=state["cluster"], tasks=arns)
+            reply = self.ecs.describe_tasks(cluster=wait.cluster, tasks=arns)
         except Exception as exc:
-            self._raise_cluster_problem(exc, state)
+            self._raise_cluster_problem(exc, wait.cluster)
             raise
         if reply.get("failures"):
-            since = float(state.get("running_since", 0.0))
-            if self._now() - since < MISSING_GRACE_S:
+            if self._now() - wait.running_since < MISSING_GRACE_S:
                 # ECS is eventually consistent: a task just started may not be described yet.
                 log.info("DescribeTasks does not know the task yet", extra={"fields": {
                     "failures": reply["failures"]}})
-                return InProgress(dict(state), interval=POLL_INTERVAL_S)
+                return InProgress(wait.to_state(), interval=POLL_INTERVAL_S)
             described = "; ".join(self._describe_failure(f) for f in reply["failures"])
             raise ProviderError(f"DescribeTasks could not find the task: {described}")
         by_arn = {t["taskArn"]: t for t in reply.get("tasks", [])}
         tasks = [by_arn[a] for a in arns if a in by_arn]
         if len(tasks) < len(arns) or any(t.get("lastStatus") != "STOPPED" for t in tasks):
-            return InProgress(dict(state), interval=POLL_INTERVAL_S)
-        return self._judge(request, state, tasks)
+            return InProgress(wait.to_state(), interval=POLL_INTERVAL_S)
+        return self._judge(request, wait, tasks)
 
-    def _judge(self, request: Request, state: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]]) -> Result:
-        essential = set(state.get("essential", []))
+    def _judge(self, request: Request, wait: WaitState, tasks: Sequence[Mapping[str, Any]]) -> Result:
+        essential = set(wait.essential)
         success_codes = set(request.properties.get("SuccessExitCodes") or [0])
         failures: list[tuple[Mapping[str, Any], str, str]] = []  # (task, container, what happened)
         for task in tasks:
@@ -552,7 +657,7 @@ class EcsTaskRunner(Provider):
                     log.info("non-essential container stopped", extra={"fields": {
                         "task": task["taskArn"], "container": name, "exit_code": container.get("exitCode"),
                         "reason": container.get("reason")}})
-            for name in state.get("essential", []):
+            for name in wait.essential:
                 container = reported.get(name)
                 if container is None:
                     failures.append((task, name, self._no_exit(task, None)))
@@ -564,8 +669,8 @@ class EcsTaskRunner(Provider):
                     codes = ", ".join(str(c) for c in sorted(success_codes))
                     failures.append((task, name, f"exited with code {code} (SuccessExitCodes: {codes})"))
         if failures:
-            raise ProviderError(self._failure_reason(request, state, tasks, failures))
-        return Result(data=self._attributes(state, tasks))
+            raise ProviderError(self._failure_reason(request, wait, tasks, failures))
+        return Result(data=self._attributes(wait, tasks))
 
     @staticmethod
     def _no_exit(task: Mapping[str, Any], container: Mapping[str, Any] | None) -> str:
@@ -577,18 +682,18 @@ class EcsTaskRunner(Provider):
             parts.append(f"container reason: {container['reason']}")
         return "has no exit code; " + "; ".join(parts)
 
-    def _attributes(self, state: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    def _attributes(self, wait: WaitState, tasks: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         first = tasks[0]
-        essential = list(state.get("essential", []))
+        essential = wait.essential
         exit_code, stream = "", ""
         if essential:
             name = essential[0]
             for container in first.get("containers", []):
                 if container.get("name") == name and container.get("exitCode") is not None:
                     exit_code = str(container["exitCode"])
-            config = state.get("logs", {}).get(name)
-            if config:
-                stream = LogConfig(*config).stream(name, first["taskArn"])
+            config = wait.logs.get(name)
+            if config is not None:
+                stream = config.stream(name, first["taskArn"])
         return {
             "TaskArn": str(first["taskArn"]),
             "TaskArns": ",".join(str(t["taskArn"]) for t in tasks),
@@ -597,7 +702,7 @@ class EcsTaskRunner(Provider):
             "LogStreamName": stream,
         }
 
-    def _failure_reason(self, request: Request, state: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]],
+    def _failure_reason(self, request: Request, wait: WaitState, tasks: Sequence[Mapping[str, Any]],
                         failures: Sequence[tuple[Mapping[str, Any], str, str]]) -> str:
         task, container, what = failures[0]
         position = [t["taskArn"] for t in tasks].index(task["taskArn"]) + 1
@@ -607,19 +712,18 @@ class EcsTaskRunner(Provider):
         if others:
             head += f". Also failed: {'; '.join(others)}"
         head = _cut(head, REASON_BUDGET_BYTES // 2)
-        tail = self._log_tail(request, state, task, container, REASON_BUDGET_BYTES - len(head.encode()) - 2)
+        budget = REASON_BUDGET_BYTES - len(head.encode()) - 2
+        tail = self._log_tail(request, wait.logs.get(container), task, container, budget)
         return f"{head}. {tail}" if tail else head
 
-    def _log_tail(self, request: Request, state: Mapping[str, Any], task: Mapping[str, Any], container: str,
+    def _log_tail(self, request: Request, where: LogConfig | None, task: Mapping[str, Any], container: str,
                   budget: int) -> str:
         lines = int(request.properties.get("LogTailLines", 20))
         if lines <= 0:
             return ""
-        config = state.get("logs", {}).get(container)
-        if not config:
+        if where is None:
             return "Logs: unavailable (the container has no awslogs log driver with awslogs-group and " \
                    "awslogs-stream-prefix)"
-        where = LogConfig(*config)
         stream = where.stream(container, str(task["taskArn"]))
         try:
             reply = self._logs_client(where.region).get_log_events(

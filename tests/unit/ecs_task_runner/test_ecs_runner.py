@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.stub import ANY, Stubber
-from cfnkit import CustomResource
+from cfnkit import CustomResource, ProviderError
 from cfnkit.protocol import parse_request
 from cfnkit.testing import FakeClock, FakeContext, RecordingInvoker, RecordingSender, create_event, delete_event
 from ecs_runner import (
@@ -16,6 +16,9 @@ from ecs_runner import (
     SCHEMA,
     STARTED_BY_LENGTH,
     EcsTaskRunner,
+    LogConfig,
+    Phase,
+    WaitState,
     is_capacity_error_message,
     is_capacity_failure,
 )
@@ -158,13 +161,52 @@ def test_capacity_never_available_times_out_naming_the_last_failure(ecs: Any, ec
     assert clock.sleeps == [1.0, 2.0, 4.0, 3.0]
 
 
+def starting(**changes: Any) -> WaitState:
+    wait = WaitState(phase=Phase.STARTING, cluster=CLUSTER, task_definition=TD_ARN, essential=("migrate",),
+                     logs={"migrate": LogConfig(GROUP, "us-east-1", "migrate")},
+                     params={"cluster": CLUSTER, "taskDefinition": "migrate", "count": 1})
+    return replace(wait, **changes)
+
+
 def test_continued_capacity_wait_keeps_its_backoff(ecs: Any, ecs_stub: Stubber) -> None:
     clock = FakeClock()
     request = parse_request(create_event(PROPS))
-    state = {"phase": "starting", "retry_at": clock.now() + 6.0, "tasks": []}
+    state = starting(retry_at=clock.now() + 6.0, attempt=3, last_failure="RESOURCE:CPU").to_state()
     outcome = EcsTaskRunner(ecs, clock=clock).poll(request, state)
     assert outcome.state == state  # type: ignore[union-attr]
     assert outcome.interval == 6.0  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("wait", [
+    starting(),
+    starting(tasks=(TASK,), attempt=2, retry_at=5.0, last_failure="AGENT"),
+    replace(starting(), phase=Phase.RUNNING, params={}, tasks=(TASK, TASK2), running_since=7.5, logs={}),
+])
+def test_the_wait_state_survives_the_trip_through_a_continuation(wait: WaitState) -> None:
+    import json
+
+    assert WaitState.from_state(json.loads(json.dumps(wait.to_state()))) == wait
+
+
+@pytest.mark.parametrize(("state", "reason"), [
+    ({"phase": "stopping"}, "EcsTaskRunner cannot resume a wait in phase 'stopping'"),
+    ({}, "EcsTaskRunner cannot resume a wait in phase None"),
+    ({"phase": "running", "task_definition": TD_ARN}, "EcsTaskRunner cannot resume a wait: its state has no 'cluster'"),
+    ({**starting().to_state(), "tasks": [1]},
+     "EcsTaskRunner cannot resume a wait from a damaged state (expected a string, got int)"),
+    ({**starting().to_state(), "attempt": "2"},
+     "EcsTaskRunner cannot resume a wait from a damaged state (expected an integer, got str)"),
+    ({**starting().to_state(), "retry_at": True},
+     "EcsTaskRunner cannot resume a wait from a damaged state (expected a number, got bool)"),
+    ({**starting().to_state(), "params": []},
+     "EcsTaskRunner cannot resume a wait from a damaged state (expected an object, got list)"),
+    ({**starting().to_state(), "logs": {"migrate": ["g", "r"]}},
+     "EcsTaskRunner cannot resume a wait from a damaged state (a log configuration is [group, region, prefix])"),
+])
+def test_a_damaged_wait_state_fails_clearly(state: dict[str, Any], reason: str) -> None:
+    with pytest.raises(ProviderError) as caught:
+        WaitState.from_state(state)
+    assert caught.value.reason() == reason
 
 
 def test_run_task_rejection_is_failed_with_ecs_message(ecs: Any, ecs_stub: Stubber) -> None:
