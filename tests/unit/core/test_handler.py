@@ -405,38 +405,36 @@ def test_the_watchdog_uses_the_configured_margin_when_time_allows() -> None:
     assert sender.only["Reason"].startswith("The function was still working 0.2 s before its Lambda timeout")
 
 
+class DeadlineSpy(RecordingSender):
+    """Records the deadline each response was sent with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deadlines: list[float | None] = []
+
+    def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
+        self.deadlines.append(deadline)
+        return super().send(url, body, deadline=deadline)
+
+
 @pytest.mark.parametrize(("timeout", "reserve"), [(60.0, 0.2), (3.0, 0.075), (1.0, 0.025)])
 def test_the_watchdog_answer_has_time_left_to_be_delivered(timeout: float, reserve: float) -> None:
-    clock = FakeClock()
-    deadlines: list[float | None] = []
-
-    class Spy(RecordingSender):
-        def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
-            deadlines.append(deadline)
-            return super().send(url, body, deadline=deadline)
-
-    CustomResource(Recorder(), sender=Spy(), clock=clock, deadline_margin=5.0)(CREATE, FakeContext(timeout,
-                                                                                                   clock=clock))
+    clock, sender = FakeClock(), DeadlineSpy()
+    CustomResource(Recorder(), sender=sender, clock=clock, deadline_margin=5.0)(CREATE, FakeContext(timeout,
+                                                                                                    clock=clock))
     margin = min(5.0, timeout * 0.1)
-    assert deadlines == [pytest.approx(clock.now() + timeout - reserve)]
-    assert deadlines[0] is not None
-    assert deadlines[0] > clock.now() + timeout - margin  # the watchdog fires at timeout - margin
+    assert sender.deadlines == [pytest.approx(clock.now() + timeout - reserve)]
+    assert sender.deadlines[0] is not None
+    assert sender.deadlines[0] > clock.now() + timeout - margin  # the watchdog fires at timeout - margin
 
 
 def test_a_malformed_event_answer_keeps_the_same_reserve_before_a_short_deadline() -> None:
-    clock = FakeClock()
-    deadlines: list[float | None] = []
-
-    class Spy(RecordingSender):
-        def send(self, url: str, body: bytes, *, deadline: float | None = None) -> Delivery:
-            deadlines.append(deadline)
-            return super().send(url, body, deadline=deadline)
-
-    sender = Spy()
+    clock, sender = FakeClock(), DeadlineSpy()
     CustomResource(Recorder(), sender=sender, clock=clock)({**CREATE, "RequestType": "Nope"},
                                                           FakeContext(1.0, clock=clock))
     assert sender.only["Status"] == "FAILED"
-    assert deadlines == [pytest.approx(clock.now() + 1.0 - 0.025)]  # a fixed 0.2 s would eat a fifth of a 1 s invocation
+    # The watchdog's reserve (a quarter of its 0.1 s margin), not a fixed 0.2 s.
+    assert sender.deadlines == [pytest.approx(clock.now() + 1.0 - 0.025)]
 
 
 def test_responder_hand_off_and_respond_exclude_each_other() -> None:
