@@ -492,6 +492,12 @@ class EcsTaskRunner(Provider):
                 found.extend(arn for arn in page.get("taskArns", []) if arn not in found)
         except Exception as exc:
             self._raise_cluster_problem(exc, cluster)
+            if _is_client_error(exc) and _error_code(exc) == "AccessDeniedException":
+                # IAM checks the cluster (ecs:cluster) before ECS looks for it.
+                raise ProviderError(
+                    f"ListTasks on cluster {cluster} was denied: {_error_message(exc)} (the function's role "
+                    "may use only the clusters in the cfnkit stack's AllowedClusterArns parameter)"
+                ) from exc
             if _is_client_error(exc) and _error_code(exc) == "InvalidParameterException":
                 # The clientToken still makes RunTask idempotent; this look-up is the first guard.
                 log.warning("ListTasks by startedBy was rejected; relying on RunTask's clientToken",

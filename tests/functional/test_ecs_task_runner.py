@@ -30,6 +30,7 @@ from ecs_runner import EcsTaskRunner, client_config
 from moto import mock_aws
 
 from tests.awsrules import EcsRules
+from tests.functional.conftest import ANY_CLUSTER
 
 pytestmark = pytest.mark.functional
 
@@ -404,6 +405,7 @@ def test_delete_in_run_on_runs_the_task(aws: Aws, server: ResponseServer) -> Non
     }
 
 
+@ANY_CLUSTER
 def test_delete_after_failed_create_touches_nothing(aws: Aws, server: ResponseServer) -> None:
     run(create_event(aws.properties(Cluster="gone"), response_url=server.url), ScriptedClock())
     failed = answer(server)
@@ -424,6 +426,7 @@ def failed(server: ResponseServer, event: dict[str, Any]) -> str:
     return str(body["Reason"])
 
 
+@ANY_CLUSTER
 def test_unknown_cluster_says_what_to_fix(aws: Aws, server: ResponseServer) -> None:
     reason = failed(server, create_event(aws.properties(Cluster="nope"), response_url=server.url))
     assert reason == (

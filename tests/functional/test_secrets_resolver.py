@@ -98,10 +98,11 @@ def test_keys_select_attributes(app: ModuleType, client: Any, server: ResponseSe
 
 
 def test_plain_and_binary_secrets(app: ModuleType, client: Any, server: ResponseServer) -> None:
-    client.create_secret(Name="plain", SecretString="plain-value")
-    client.create_secret(Name="binary", SecretBinary=b"\x01\x02binary")
-    plain = invoke(app, server, create(server, {"SecretId": "plain"}))
-    binary = invoke(app, server, create(server, {"SecretId": "binary"}))
+    # Under the deploy docs' AllowedSecretPrefix (todobackend/), as a real deployment needs.
+    client.create_secret(Name="todobackend/plain", SecretString="plain-value")
+    client.create_secret(Name="todobackend/binary", SecretBinary=b"\x01\x02binary")
+    plain = invoke(app, server, create(server, {"SecretId": "todobackend/plain"}))
+    binary = invoke(app, server, create(server, {"SecretId": "todobackend/binary"}))
     assert (plain["Data"], plain["NoEcho"]) == ({"SecretString": "plain-value"}, True)
     assert (binary["Data"], binary["NoEcho"]) == ({"SecretBinary": base64.b64encode(b"\x01\x02binary").decode()}, True)
 

@@ -7,11 +7,13 @@ matrix without -v.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from tests.iam.authz import ACCOUNT, authorized, deploy_parameters
 
 REGION = "us-east-1"
 
@@ -75,6 +77,24 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 # -- shared fixtures --------------------------------------------------------------------
+
+ECS = f"arn:aws:ecs:{REGION}:{ACCOUNT}"
+#: The deploy docs' parameters for the fault tests' names (cluster faults, family migrate,
+#: secrets under app/).
+IAM_PARAMETERS = {
+    **deploy_parameters("todobackend"),
+    "AllowedSecretPrefix": "app/",
+    "AllowedClusterArns": f"{ECS}:cluster/faults",
+    "AllowedTaskDefinitionArns": f"{ECS}:task-definition/migrate:*",
+}
+
+
+@pytest.fixture(autouse=True)
+def _providers_calls_are_authorized() -> Iterator[None]:
+    """Every AWS call a provider makes under a fault must still be allowed by template.yaml."""
+    with authorized(IAM_PARAMETERS):
+        yield
+
 
 
 @pytest.fixture

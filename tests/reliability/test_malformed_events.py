@@ -33,7 +33,7 @@ field_values = st.one_of(
     json_values,
     st.sampled_from(["Create", "Update", "Delete", "create", ""]),
     st.sampled_from([URL, "https://bucket.s3.amazonaws.com/r?X-Amz-Signature=1", "ftp://h/r", "http://", "/r"]),
-    st.fixed_dictionaries({"SecretId": st.sampled_from([SECRET_ID, "", "missing"]), "Keys": json_values}),
+    st.fixed_dictionaries({"SecretId": st.sampled_from([SECRET_ID, "", "app/missing"]), "Keys": json_values}),
     st.fixed_dictionaries({"state": json_values, "started_at": st.integers(), "hop": st.integers()}),
 )
 

@@ -478,6 +478,16 @@ def test_rejected_list_tasks_falls_back_to_the_client_token(ecs: Any, ecs_stub: 
     assert body["Status"] == "SUCCESS", body["Reason"]
 
 
+def test_cluster_outside_the_roles_scope_is_named_with_the_parameter(ecs: Any, ecs_stub: Stubber) -> None:
+    # tests/iam found it: IAM denies a cluster outside AllowedClusterArns before ECS looks for it.
+    ecs_stub.add_response("describe_task_definition", definition(), {"taskDefinition": "migrate"})
+    ecs_stub.add_client_error("list_tasks", "AccessDeniedException", "User is not authorized to perform: ecs:ListTasks")
+    reason = reason_of(EcsTaskRunner(ecs), PROPS)
+    assert reason == ("ListTasks on cluster todobackend was denied: User is not authorized to perform: ecs:ListTasks "
+                      "(the function's role may use only the clusters in the cfnkit stack's AllowedClusterArns "
+                      "parameter)")
+
+
 def test_redelivery_finds_the_running_task_with_started_by_alone(ecs: Any, ecs_stub: Stubber) -> None:
     expect_lookup(ecs_stub, found=(TASK,))  # no RunTask is queued: a call would fail the stub
     expect_describe(ecs_stub, stopped())
