@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from cfnkit_tools import demo
+from cfnkit_tools.cli import build_parser
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -49,3 +50,15 @@ def test_a_step_that_does_not_end_as_expected_fails_the_demo(cfnkit: Callable[..
     assert "=> SUCCESS after " in text
     assert "NOT as expected: expected FAILED, got SUCCESS; Reason lacks 'never said'" in text
     assert "1 of 1 steps did NOT end as expected" in text
+
+
+def test_show_secrets_is_an_option_of_the_demo_and_shows_the_values() -> None:
+    args = build_parser().parse_args(["demo", "--show-secrets"])
+    create = demo.STEPS[0]
+    out = io.StringIO()
+
+    code = demo.Demo(demo.find_root(), out, None, 6.0, steps=(create,), show_secrets=args.show_secrets).run()
+
+    assert code == 0, out.getvalue()
+    assert f"      MYSQL_PASSWORD  {demo.SECRET_VALUE['MYSQL_PASSWORD']}\n" in out.getvalue()
+    assert "values masked" not in out.getvalue()

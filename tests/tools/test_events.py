@@ -7,9 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cfnkit.protocol import RequestType, parse_request
 
-STACK = Path(__file__).resolve().parents[2] / "examples" / "todobackend" / "stack.yaml"
+REPO = Path(__file__).resolve().parents[2]
+STACK = REPO / "examples" / "todobackend" / "stack.yaml"
+SAMPLE = Path(__file__).resolve().parent / "fixtures" / "sample" / "template.yaml"
+FIXTURE = REPO / "tools" / "cfnkit_tools" / "fixtures" / "todobackend.json"
 
 RUNNER_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:cfnkit-EcsTaskRunner"
 
@@ -108,17 +112,86 @@ def test_update_takes_old_properties_from_a_file(cfnkit: Callable[..., Any], tmp
     }
 
 
-def test_update_and_delete_default_to_the_cores_physical_id(cfnkit: Callable[..., Any]) -> None:
-    create = event_of(cfnkit("event", "create", "--template", STACK, "--resource", "Secrets"))
+@pytest.mark.functional
+def test_update_carries_the_id_the_secrets_resolver_really_answers_on_create(cfnkit: Callable[..., Any],
+                                                                               tmp_path: Path) -> None:
+    # The resolver hashes SecretId into its id, so the core's default would be a replacement.
+    create = tmp_path / "create.json"
+    assert cfnkit("event", "create", "--template", STACK, "--resource", "Secrets", "-o", create).code == 0
+    answered = cfnkit("invoke", "SecretsResolverFunction", "--event", create, "--template", REPO / "template.yaml",
+                      "--fixture", FIXTURE, "--json", "-q")
+    update = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "Secrets"))
     delete = event_of(cfnkit("event", "delete", "--template", STACK, "--resource", "Secrets",
                              "--response-url", "http://127.0.0.1:9/r", "--request-id", "req-1"))
 
-    expected = parse_request(create).default_physical_id()
-    assert delete["PhysicalResourceId"] == expected
+    physical_id = json.loads(answered.out)["PhysicalResourceId"]
+    assert answered.code == 0, answered.err
+    assert update["PhysicalResourceId"] == physical_id
+    assert delete["PhysicalResourceId"] == physical_id
+    assert physical_id != parse_request(json.loads(create.read_text())).default_physical_id()
     assert delete["RequestType"] == "Delete"
     assert delete["ResponseURL"] == "http://127.0.0.1:9/r"
     assert delete["RequestId"] == "req-1"
     assert "OldResourceProperties" not in delete
+
+
+def test_a_provider_without_its_own_id_gets_the_cores_default(cfnkit: Callable[..., Any]) -> None:
+    create = event_of(cfnkit("event", "create", "--template", STACK, "--resource", "MigrateTask"))
+    update = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "MigrateTask"))
+
+    assert update["PhysicalResourceId"] == parse_request(create).default_physical_id()
+
+
+def test_a_provider_template_without_the_function_falls_back_to_the_cores_default(
+        cfnkit: Callable[..., Any]) -> None:
+    create = event_of(cfnkit("event", "create", "--template", STACK, "--resource", "Secrets"))
+    update = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "Secrets",
+                             "--provider-template", SAMPLE))
+
+    assert update["PhysicalResourceId"] == parse_request(create).default_physical_id()
+
+
+def test_an_explicit_physical_id_wins(cfnkit: Callable[..., Any]) -> None:
+    update = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "Secrets",
+                             "--physical-id", "from-cloudformation"))
+
+    assert update["PhysicalResourceId"] == "from-cloudformation"
+
+
+def test_a_misspelt_parameter_is_an_error_that_suggests_the_closest(cfnkit: Callable[..., Any]) -> None:
+    ran = cfnkit("event", "create", "--template", STACK, "--resource", "Secrets", "-p", "SecretIdd=foo")
+
+    assert ran.code == 3
+    assert ran.out == ""
+    assert ran.err == (
+        f"cfnkit: error: --parameter SecretIdd: {STACK} has no parameter, resource or export of that name; "
+        "did you mean SecretId? (its parameters: CfnkitStackName, VpcId, Subnets, AssignPublicIp, "
+        "ApplicationImageRepository, ApplicationImageTag, ApplicationDesiredCount, SecretId, "
+        "DatabaseInstanceClass, LogRetentionDays)\n"
+    )
+
+
+def test_a_parameter_far_from_every_name_gets_no_guess(cfnkit: Callable[..., Any]) -> None:
+    ran = cfnkit("event", "create", "--template", STACK, "--resource", "Secrets", "-p", "Zzzzzz=1")
+
+    assert ran.code == 3
+    assert "has no parameter, resource or export of that name (its parameters: CfnkitStackName," in ran.err
+    assert "did you mean" not in ran.err
+
+
+@pytest.mark.parametrize("name", ["AWS::StackName", "ApplicationCluster", "ApplicationDatabase.Endpoint.Address",
+                                  "cfnkit-SecretsResolver", "SecretId"])
+def test_every_kind_of_value_the_resolver_uses_is_accepted(cfnkit: Callable[..., Any], name: str) -> None:
+    ran = cfnkit("event", "create", "--template", STACK, "--resource", "Secrets", "-p", f"{name}=x")
+
+    assert ran.code == 0, ran.err
+
+
+def test_an_unknown_pseudo_parameter_is_an_error(cfnkit: Callable[..., Any]) -> None:
+    ran = cfnkit("event", "create", "--template", STACK, "--resource", "Secrets", "-p", "AWS::Regoin=x")
+
+    assert ran.code == 3
+    assert ran.err == "cfnkit: error: unknown pseudo parameter AWS::Regoin\n"
 
 
 def test_output_file(cfnkit: Callable[..., Any], tmp_path: Path) -> None:

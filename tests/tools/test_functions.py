@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from cfnkit_tools.cfn_yaml import TemplateError
-from cfnkit_tools.functions import read_function
+from cfnkit_tools.functions import intrinsic_text, read_function
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "sample" / "template.yaml"
@@ -54,3 +54,35 @@ def test_an_unknown_function_lists_the_functions() -> None:
     functions = "BrokenFunction, SampleFunction, SilentFunction, SleepyFunction"
     with pytest.raises(TemplateError, match=f"its functions: {functions}"):
         read_function(SAMPLE, "Nope")
+
+
+def test_a_layer_from_a_parameter_is_named_as_the_template_writes_it(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Parameters:\n"
+        "  CoreLayerArn: {Type: String}\n"
+        "Resources:\n"
+        "  F:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties: {CodeUri: src, Handler: a.b, Layers: [!Ref CoreLayerArn]}\n"
+    )
+
+    spec = read_function(template, "F")
+
+    assert spec.layer_paths == ()
+    assert spec.notes == (
+        "layer !Ref CoreLayerArn is not a layer of this template, so its code is not loaded; the packages "
+        "installed with cfnkit (the cfnkit core among them) are importable",
+    )
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    ({"Ref": "CoreLayerArn"}, "!Ref CoreLayerArn"),
+    ({"Fn::ImportValue": "cfnkit-CoreLayerArn"}, "!ImportValue cfnkit-CoreLayerArn"),
+    ({"Fn::GetAtt": ["Layer", "Arn"]}, "!GetAtt Layer.Arn"),
+    ({"Fn::Sub": ["${A}", {"A": "x"}]}, '!Sub ["${A}", {"A": "x"}]'),
+    ("arn:aws:lambda:us-east-1:1:layer:x:1", "arn:aws:lambda:us-east-1:1:layer:x:1"),
+])
+def test_intrinsics_read_as_their_short_form(value: object, text: str) -> None:
+    assert intrinsic_text(value) == text

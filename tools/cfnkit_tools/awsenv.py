@@ -21,10 +21,12 @@ these log lines written to its awslogs stream.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import logging
 import os
 import urllib.request
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,9 @@ def load_fixture(path: str | Path | None) -> dict[str, Any]:
         raise TemplateError(f"fixture {path} must be a JSON object")
     unknown = sorted(set(doc) - set(FIXTURE_KEYS))
     if unknown:
-        raise TemplateError(f"fixture {path}: unknown keys {', '.join(unknown)} (known: {', '.join(FIXTURE_KEYS)})")
+        guesses = [f"{key} (did you mean {close[0]}?)" if (close := difflib.get_close_matches(key, FIXTURE_KEYS, 1))
+                   else key for key in unknown]
+        raise TemplateError(f"fixture {path}: unknown keys {', '.join(guesses)} (known: {', '.join(FIXTURE_KEYS)})")
     return doc
 
 
@@ -88,6 +92,7 @@ class MotoAws:
         self.region = str(self.fixture.get("region") or "us-east-1")
         self.endpoint = ""
         self._server: Any = None
+        self._warnings: warnings.catch_warnings[None] | None = None
 
     @property
     def description(self) -> str:
@@ -99,6 +104,11 @@ class MotoAws:
         # The embedded server's request lines and tracebacks are noise next to the function's
         # logs; what a failed call means reaches the function as an error response anyway.
         logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+        # moto warns (UserWarning) when an error it raises has no shape in the service model, e.g.
+        # InvalidSubnetID.NotFound from ECS RunTask; the caller gets the error itself anyway.
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"moto(\.|$)")
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -112,6 +122,9 @@ class MotoAws:
             self.reset()
             self._server.stop()
             self._server = None
+        if self._warnings is not None:
+            self._warnings.__exit__(None, None, None)
+            self._warnings = None
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310 - 127.0.0.1
@@ -136,6 +149,22 @@ class MotoAws:
         finally:
             os.environ.clear()
             os.environ.update(saved)
+
+    def subnets(self) -> list[str]:
+        """moto's subnets, those of its default VPC first (what an awsvpc task can use locally)."""
+        found = self.client("ec2").describe_subnets()["Subnets"]
+        return [s["SubnetId"] for s in sorted(found, key=lambda s: (not s.get("DefaultForAz"), s["SubnetId"]))]
+
+    def network_mode(self, task_definition: str) -> str | None:
+        """The networkMode of a task definition moto holds (None when it has no such definition)."""
+        if not task_definition:
+            return None
+        try:
+            reply = self.client("ecs").describe_task_definition(taskDefinition=task_definition)
+        except Exception:  # botocore's ClientError: not registered, so RunTask says so itself
+            return None
+        mode = reply["taskDefinition"].get("networkMode")
+        return str(mode) if mode else None
 
     def client(self, service: str) -> Any:
         import boto3

@@ -13,9 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from cfnkit import __version__
+
 from .cfn_yaml import TemplateError
 from .events import ConsumerStack, load_properties
 from .intrinsics import parse_assignments
+from .provider_ids import create_physical_id, default_provider_template
 
 USAGE_ERROR = 3
 
@@ -33,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 SUCCESS (demo: every step as expected), 1 FAILED (demo: a step was not), "
                "2 no response, 3 usage or input error",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     invoke = commands.add_parser(
@@ -49,8 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="use the real AWS account of your credential chain instead of the embedded moto")
     invoke.add_argument("--fixture", metavar="FILE", help="JSON file of what to create in moto first")
     invoke.add_argument("--show-secrets", action="store_true", help="show NoEcho values instead of ****")
-    invoke.add_argument("--quiet", "-q", action="store_true", help="do not print the function's logs (stderr)")
-    invoke.add_argument("--json", action="store_true", help="print the response body as JSON")
+    invoke.add_argument("--logs", action="store_true", help="also print the function's logs (stderr)")
+    invoke.add_argument("--quiet", "-q", action="store_true",
+                        help="print only the response (no header, progress or notes; warnings still go to stderr)")
+    invoke.add_argument("--json", action="store_true",
+                        help="print the response body as one JSON document on stdout (everything else on stderr)")
 
     event = commands.add_parser(
         "event", help="write a custom resource event for a resource of a consumer stack",
@@ -63,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     event.add_argument("--parameter", "-p", action="append", metavar="K=V",
                        help="a parameter, pseudo parameter (AWS::StackName), resource Ref (LogicalId), "
                             "GetAtt (LogicalId.Attr) or export name value; repeatable")
-    event.add_argument("--physical-id", metavar="ID", help="PhysicalResourceId for update and delete")
+    event.add_argument("--physical-id", metavar="ID",
+                       help="PhysicalResourceId for update and delete (default: what the provider answers on Create)")
+    event.add_argument("--provider-template", metavar="FILE",
+                       help="the template of the functions behind ServiceToken, asked for the id Create answers "
+                            "(default: cfnkit's template.yaml)")
     event.add_argument("--old-properties", metavar="FILE",
                        help="OldResourceProperties for update (JSON properties, or an event): default the same")
     event.add_argument("--response-url", metavar="URL")
@@ -80,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=None, metavar="S",
                       help="the runner's Lambda timeout in the demo (default 6 s, so a continuation shows)")
     demo.add_argument("--logs", action="store_true", help="also print the functions' logs (stderr)")
+    demo.add_argument("--show-secrets", action="store_true", help="show NoEcho values instead of ****")
     return parser
 
 
@@ -107,14 +119,22 @@ def run(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr:
 
 
 def _event(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    stack = ConsumerStack.load(args.template, parse_assignments(args.parameter))
+    values = parse_assignments(args.parameter)
+    stack = ConsumerStack.load(args.template, values)
+    stack.check_values(values)
     old = load_properties(args.old_properties) if args.old_properties else None
     if old is not None and args.request_type != "update":
         raise TemplateError("--old-properties is for update events only")
+    physical_id = args.physical_id
+    if physical_id is None and args.request_type != "create":
+        # The id the provider really answers on Create, so a local Update is not a replacement.
+        create = stack.event("Create", args.resource, response_url=args.response_url, request_id=args.request_id)
+        template = Path(args.provider_template) if args.provider_template else default_provider_template()
+        physical_id = create_physical_id(create, template).physical_id
     event: dict[str, Any] = stack.event(
         args.request_type.capitalize(),
         args.resource,
-        physical_id=args.physical_id,
+        physical_id=physical_id,
         old_properties=old,
         response_url=args.response_url,
         request_id=args.request_id,

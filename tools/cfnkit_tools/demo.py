@@ -127,12 +127,13 @@ def find_root(start: Path | None = None) -> Path:
 
 class Demo:
     def __init__(self, root: Path, out: TextIO, err: TextIO | None, runner_timeout: float,
-                 steps: Sequence[Step] = STEPS) -> None:
+                 steps: Sequence[Step] = STEPS, show_secrets: bool = False) -> None:
         self.root = root
         self.steps = tuple(steps)
         self.out = out
         self.err = err
         self.runner_timeout = runner_timeout
+        self.show_secrets = show_secrets
         self.started = time.monotonic()
         self.step_started = self.started
         self._lock = threading.Lock()
@@ -251,7 +252,7 @@ class Demo:
         problems.extend(f"Reason lacks {fragment!r}" for fragment in step.reason_has if fragment not in reason)
         if len(invocation.hops) < step.min_invocations:
             problems.append(f"expected at least {step.min_invocations} invocations, got {len(invocation.hops)}")
-        for line in format_response(invocation.response):
+        for line in format_response(invocation.response, self.show_secrets):
             print(f"  {line}", file=self.out)
         verdict = "as expected" if not problems else "NOT as expected: " + "; ".join(problems)
         print(f"  => {invocation.status or 'no response'} after {invocation.seconds:.1f} s in "
@@ -330,7 +331,7 @@ def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if timeout <= 0:
         raise TemplateError("--timeout must be a positive number of seconds")
     try:
-        return Demo(root, out, err if args.logs else None, timeout).run()
+        return Demo(root, out, err if args.logs else None, timeout, show_secrets=args.show_secrets).run()
     except TemplateError:
         raise
     except Exception as exc:  # moto, the example stack or a provider changed under the demo

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
+import difflib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from cfnkit.protocol import parse_request
 
 from .cfn_yaml import TemplateError, load_template
 from .intrinsics import Resolver, stringify
@@ -23,14 +25,6 @@ def default_stack_name(template_path: str | Path) -> str:
     name = path.parent.name if path.stem in {"stack", "template", "main"} else path.stem
     cleaned = "".join(c if c.isalnum() or c == "-" else "-" for c in name).strip("-")
     return cleaned if cleaned and cleaned[0].isalpha() else "demo-stack"
-
-
-def default_physical_id(stack_id: str, logical_id: str) -> str:
-    """What the cfnkit core answers on Create by default (cfnkit.protocol.Request.default_physical_id)."""
-    parts = stack_id.split("/")
-    stack_name = parts[1] if len(parts) >= 3 else stack_id
-    digest = hashlib.sha256(f"{stack_id}\x1f{logical_id}".encode()).hexdigest()[:12]
-    return f"{stack_name}-{logical_id}-{digest}"[-200:]
 
 
 def presigned_like_url(region: str, stack_id: str, logical_id: str, request_id: str) -> str:
@@ -56,6 +50,46 @@ class ConsumerStack:
         template = load_template(path)
         resolver = Resolver(template, dict(overrides or {}), default_stack_name=default_stack_name(path))
         return cls(Path(path), template, resolver)
+
+    def check_values(self, names: Iterable[str]) -> None:
+        """Every --parameter name must be something the template can use; a typo is an error, never ignored."""
+        parameters = [str(p) for p in self.template.get("Parameters") or {}]
+        resources = [str(r) for r in self.template["Resources"]]
+        exports = self.export_names()
+        for name in names:
+            if name.startswith("AWS::"):
+                self.resolver.pseudo(name)  # raises for an unknown pseudo parameter
+                continue
+            head, dot, _ = name.partition(".")
+            if name in parameters or name in resources or name in exports or (dot and head in resources):
+                continue
+            close = difflib.get_close_matches(name, [*parameters, *resources, *exports], n=1, cutoff=0.6)
+            raise TemplateError(
+                f"--parameter {name}: {self.path} has no parameter, resource or export of that name"
+                + (f"; did you mean {close[0]}?" if close else "")
+                + f" (its parameters: {', '.join(parameters) or 'none'})"
+            )
+
+    def export_names(self) -> list[str]:
+        """The names the template's Fn::ImportValue calls import (resolved with the current values)."""
+        found: list[str] = []
+        probe = Resolver(self.template, self.resolver.overrides, default_stack_name=self.resolver.stack_name)
+
+        def walk(node: Any) -> None:
+            if isinstance(node, Mapping):
+                for key, value in node.items():
+                    if key == "Fn::ImportValue":
+                        name = probe.resolve(value)
+                        if isinstance(name, str):
+                            found.append(name)
+                    walk(value)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+
+        walk(self.template["Resources"])
+        walk(self.template.get("Outputs") or {})
+        return found
 
     def custom_resource(self, logical_id: str) -> tuple[str, dict[str, Any]]:
         """(ResourceType, resolved properties with every scalar a string)."""
@@ -109,9 +143,11 @@ class ConsumerStack:
             "LogicalResourceId": logical_id,
             "ResourceType": resource_type,
         }
-        if request_type != "Create":
-            event["PhysicalResourceId"] = physical_id or default_physical_id(stack_id, logical_id)
         event["ResourceProperties"] = props
+        if request_type != "Create":
+            # Without an id: the core's default, what a provider without its own physical_id answers.
+            create = parse_request(event | {"RequestType": "Create"})
+            event["PhysicalResourceId"] = physical_id or create.default_physical_id()
         if request_type == "Update":
             old = dict(stringify(old_properties)) if old_properties is not None else json.loads(json.dumps(props))
             old.setdefault("ServiceToken", props["ServiceToken"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,11 +80,13 @@ def read_function(template_path: str | Path, logical_id: str, stack_name: str = 
         target = layer.get("Ref") if isinstance(layer, Mapping) else None
         layer_resource = resources.get(target) if isinstance(target, str) else None
         if not isinstance(layer_resource, Mapping):
-            notes.append(f"layer {layer!r} is not a layer of this template; its code is not loaded")
+            notes.append(f"layer {intrinsic_text(layer)} is not a layer of this template, so its code is not "
+                         "loaded; the packages installed with cfnkit (the cfnkit core among them) are importable")
             continue
         content = (layer_resource.get("Properties") or {}).get("ContentUri")
         if not isinstance(content, str):
-            notes.append(f"layer {target}: ContentUri is not a local path; its code is not loaded")
+            notes.append(f"layer {target}: ContentUri {intrinsic_text(content)} is not a local path, so its code "
+                         "is not loaded")
             continue
         root = (path.parent / content).resolve()
         # A built layer holds python/; a source folder such as layers/core holds the package itself.
@@ -104,6 +107,19 @@ def read_function(template_path: str | Path, logical_id: str, stack_name: str = 
         runtime=str(props.get("Runtime", "python3")),
         notes=tuple(notes),
     )
+
+
+def intrinsic_text(value: Any) -> str:
+    """A template value as its YAML short form reads (!Ref CoreLayerArn), not as a Python dict."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        (name, arg), = value.items()
+        tag = "!" + str(name).removeprefix("Fn::")
+        if name == "Fn::GetAtt" and isinstance(arg, list):
+            return f"{tag} {'.'.join(str(a) for a in arg)}"
+        if isinstance(arg, str):
+            return f"{tag} {arg}"
+        return f"{tag} {json.dumps(arg)}"
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _number(value: Any, name: str, logical_id: str) -> float:

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from .awsparams import api_params
     from .schema import Boolean, Field, Integer, Json, List, Map, Number, Object, Schema, String, not_both
 
+#: The release: pyproject's version, the SAR SemanticVersion and CHANGELOG.md agree on it
+#: (tests/template/test_version.py). A literal, so the layer needs no package metadata.
+__version__ = "0.1.0"
+
 #: Names loaded on first use: `import cfnkit` stays cheap for providers that do not
 #: declare a schema or pass AWS parameters through (PEP 562 module __getattr__).
 _LAZY = {
