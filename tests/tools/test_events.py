@@ -223,3 +223,21 @@ def test_a_malformed_parameter_is_an_input_error(cfnkit: Callable[..., Any]) -> 
 
     assert ran.code == 3
     assert ran.err == "cfnkit: error: --parameter 'SecretId': expected KEY=VALUE\n"
+
+
+@pytest.mark.functional
+def test_a_nested_cfnkit_applications_token_is_asked_of_the_same_provider(cfnkit: Callable[..., Any],
+                                                                          tmp_path: Path) -> None:
+    nested = REPO / "examples" / "nested" / "stack.yaml"
+    create = tmp_path / "create.json"
+    fixture = tmp_path / "fixture.json"
+    fixture.write_text(json.dumps({"secrets": [{"Name": "myapp/credentials", "SecretString": {"K": "v"}}]}))
+    assert cfnkit("event", "create", "--template", nested, "--resource", "Secrets", "-o", create).code == 0
+    answered = cfnkit("invoke", "SecretsResolverFunction", "--event", create, "--template", REPO / "template.yaml",
+                      "--fixture", fixture, "--json", "-q")
+
+    update = event_of(cfnkit("event", "update", "--template", nested, "--resource", "Secrets"))
+
+    assert answered.code == 0, answered.err
+    assert update["ServiceToken"].endswith(":function:nested-Cfnkit-SecretsResolverServiceToken")
+    assert update["PhysicalResourceId"] == json.loads(answered.out)["PhysicalResourceId"]

@@ -109,6 +109,9 @@ class ConsumerStack:
         if isinstance(token, str) and not token.startswith("arn:"):
             # An unresolved ImportValue of a cfnkit export: the export and the function share the name.
             name = token.strip("<>").removeprefix("import:")
+            nested, _, output = name.partition(".Outputs.")
+            if output:  # a nested cfnkit application's output: <stack>-<App>-<Output>, asked of by output name
+                name = f"{self.resolver.stack_name}-{nested}-{output}"
             props["ServiceToken"] = (
                 f"arn:aws:lambda:{self.resolver.region}:{self.resolver.account}:function:{name}"
             )

@@ -43,7 +43,14 @@ class CreateId:
 def function_for_token(template_path: Path, service_token: str) -> str | None:
     """The logical id of the template's function the ServiceToken names (by its FunctionName's suffix)."""
     name = service_token.rsplit(":function:", 1)[-1].split(":", 1)[0]
-    resources = load_template(template_path)["Resources"]
+    template = load_template(template_path)
+    resources = template["Resources"]
+    for output, spec in (template.get("Outputs") or {}).items():
+        # A nested application's output (!GetAtt Cfnkit.Outputs.SecretsResolverServiceToken).
+        value = spec.get("Value") if isinstance(spec, Mapping) else None
+        target = value.get("Fn::GetAtt") if isinstance(value, Mapping) else None
+        if name.endswith(f"-{output}") and isinstance(target, list) and target[1:] == ["Arn"]:
+            return str(target[0])
     for logical_id, resource in resources.items():
         if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::Serverless::Function":
             continue
