@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .schema import Boolean, Field, Integer, Json, List, Map, Number, Object, Schema, String, not_both
 
 #: The release: pyproject's version, the SAR SemanticVersion and CHANGELOG.md agree on it
-#: (tests/template/test_version.py). A literal, so the layer needs no package metadata.
+#: (tests/template/test_distribution.py). A literal, so the layer needs no package metadata.
 __version__ = "0.1.0"
 
 #: Names loaded on first use: `import cfnkit` stays cheap for providers that do not
