@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from cfnkit.protocol import RequestType, parse_request
+from cfnkit_tools.provider_ids import function_for_token
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "examples" / "todobackend" / "stack.yaml"
@@ -241,3 +242,18 @@ def test_a_nested_cfnkit_applications_token_is_asked_of_the_same_provider(cfnkit
     assert answered.code == 0, answered.err
     assert update["ServiceToken"].endswith(":function:nested-Cfnkit-SecretsResolverServiceToken")
     assert update["PhysicalResourceId"] == json.loads(answered.out)["PhysicalResourceId"]
+
+
+@pytest.mark.parametrize(("token", "expected"), [
+    ("arn:aws:lambda:us-east-1:1:function:prod-SecretsResolver", "SecretsResolverFunction"),  # the export
+    ("arn:aws:lambda:us-east-1:1:function:app-Cfnkit-1X2Y-EcsTaskRunnerServiceToken", "EcsTaskRunnerFunction"),
+    ("arn:aws:lambda:us-east-1:1:function:SecretsResolver", None),  # no stack name before the suffix
+    ("arn:aws:lambda:us-east-1:1:function:prod-Unknown", None),
+])
+def test_a_token_is_traced_to_the_function_behind_its_export_or_output(token: str, expected: str | None) -> None:
+    assert function_for_token(REPO / "template.yaml", token) == expected
+
+
+def test_a_token_naming_a_function_of_the_template_by_its_function_name() -> None:
+    assert function_for_token(SAMPLE, "arn:aws:lambda:us-east-1:1:function:mystack-Sample") == "SampleFunction"
+    assert function_for_token(SAMPLE, "arn:aws:lambda:us-east-1:1:function:Sample") is None

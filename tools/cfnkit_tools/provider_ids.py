@@ -3,8 +3,8 @@
 An Update or Delete event must carry the id the Create answered; a different one means a
 replacement to CloudFormation. The core answers Request.default_physical_id() unless the
 provider has its own `physical_id(request)` (the secrets resolver hashes SecretId into it).
-So the provider behind the event's ServiceToken is found in the provider template (a
-function whose FunctionName ends like the token's, e.g. `${AWS::StackName}-SecretsResolver`),
+So the provider behind the event's ServiceToken is found in the provider template (the
+function behind the export or output the token names, e.g. `${AWS::StackName}-SecretsResolver`),
 its code folder's one Provider subclass is loaded, and asked.
 """
 
@@ -23,6 +23,7 @@ from cfnkit.protocol import parse_request
 
 from .cfn_yaml import TemplateError, load_template
 from .functions import read_function
+from .intrinsics import Resolver
 
 _PROBE = "cfnkit-probe-stack"
 
@@ -41,26 +42,34 @@ class CreateId:
 
 
 def function_for_token(template_path: Path, service_token: str) -> str | None:
-    """The logical id of the template's function the ServiceToken names (by its FunctionName's suffix)."""
+    """The logical id of the template's function a ServiceToken names.
+
+    A consumer's token is an export of the provider stack (`${AWS::StackName}-SecretsResolver`,
+    imported), a nested application's output (`Cfnkit.Outputs.SecretsResolverServiceToken`), or
+    the function's own name; each is matched by what it ends with, as the stack name is unknown.
+    """
     name = service_token.rsplit(":function:", 1)[-1].split(":", 1)[0]
     template = load_template(template_path)
-    resources = template["Resources"]
+    resolver = Resolver(template, {"AWS::StackName": _PROBE})
     for output, spec in (template.get("Outputs") or {}).items():
-        # A nested application's output (!GetAtt Cfnkit.Outputs.SecretsResolverServiceToken).
         value = spec.get("Value") if isinstance(spec, Mapping) else None
         target = value.get("Fn::GetAtt") if isinstance(value, Mapping) else None
-        if name.endswith(f"-{output}") and isinstance(target, list) and target[1:] == ["Arn"]:
+        if not (isinstance(target, list) and target[1:] == ["Arn"]):
+            continue
+        export = (spec.get("Export") or {}).get("Name")
+        suffixes = [f"-{output}"]
+        if export is not None:
+            resolved = resolver.resolve(export)
+            if isinstance(resolved, str) and resolved.startswith(_PROBE):
+                suffixes.append(resolved.removeprefix(_PROBE))
+        if any(suffix and name.endswith(suffix) and len(name) > len(suffix) for suffix in suffixes):
             return str(target[0])
-    for logical_id, resource in resources.items():
+    for logical_id, resource in template["Resources"].items():
         if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::Serverless::Function":
             continue
-        probe = read_function(template_path, logical_id, stack_name=_PROBE).function_name
-        if not probe.startswith(_PROBE):
-            if probe == name:
-                return str(logical_id)
-            continue
-        suffix = probe[len(_PROBE):]
-        if suffix and name.endswith(suffix) and len(name) > len(suffix):
+        own = read_function(template_path, logical_id, stack_name=_PROBE).function_name
+        suffix = own.removeprefix(_PROBE)
+        if own == name or (suffix != own and name.endswith(suffix) and len(name) > len(suffix)):
             return str(logical_id)
     return None
 
