@@ -15,6 +15,9 @@ import cfnkit
 import pytest
 from cfnkit_tools.cli import run
 from cfnlint.decode import cfn_yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 NESTED = ROOT / "examples" / "nested" / "stack.yaml"
@@ -105,3 +108,35 @@ def test_sam_validate_lints_the_nested_example() -> None:
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "is a valid SAM Template" in done.stdout + done.stderr
+
+
+def pins(path: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            found[canonicalize_name(name)] = version
+    return found
+
+
+@pytest.mark.parametrize("extra", ["dev", "cli", "aws"])
+def test_constraints_pin_every_declared_dependency_inside_its_range(extra: str) -> None:
+    pinned = pins(ROOT / "constraints.txt")
+    declared = [Requirement(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())
+                ["project"]["optional-dependencies"][extra]]
+
+    missing = [str(r) for r in declared if canonicalize_name(r.name) not in pinned]
+    outside = [f"{r} (pinned {pinned[canonicalize_name(r.name)]})" for r in declared
+               if canonicalize_name(r.name) in pinned and pinned[canonicalize_name(r.name)] not in r.specifier]
+    assert missing == [], "refresh constraints.txt (docs/contributing.md)"
+    assert outside == []
+    assert "cfnkit" not in pinned  # the project itself is installed from the checkout
+
+
+def test_the_lambda_sdk_pins_are_one_boto3_botocore_pair_older_than_development() -> None:
+    lambda_sdk = pins(ROOT / "constraints" / "lambda-python3.13.txt")
+    development = pins(ROOT / "constraints.txt")
+
+    assert set(lambda_sdk) == {"boto3", "botocore"}
+    assert lambda_sdk["boto3"] == lambda_sdk["botocore"]  # released together, same number
+    assert Version(lambda_sdk["boto3"]) <= Version(development["boto3"])
