@@ -10,6 +10,7 @@ are left.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,18 @@ from .protocol import MAX_SERVICE_TIMEOUT
 DEFAULT_REMAINING_S = 900.0
 #: A runaway guard: 3600 s of waiting is 5 hops of a 900 s Lambda, or a few hundred of a very short one.
 MAX_HOPS = 1000
+#: Lambda's recursive loop detection stops a chain of Lambda invocations after about 16
+#: unless the function's RecursiveLoop setting is Allow (Lambda developer guide, "Use
+#: Lambda recursive loop detection to prevent infinite loops"); the continuation chain is
+#: such a loop, and Lambda drops the next invocation silently.
+LOOP_DETECTION_INVOCATIONS = 16
+#: Under RecursiveLoop Terminate (Lambda's default) a wait is handed on at most this many
+#: times: 15 invocations in all, one below the limit, so no hand-off relies on an
+#: invocation Lambda would drop.
+TERMINATE_MAX_HOPS = LOOP_DETECTION_INVOCATIONS - 2
+#: The function's RecursiveLoop setting, as its template tells the core ("Allow" or
+#: "Terminate"; anything else, or unset, is taken as Lambda's default, Terminate).
+RECURSIVE_LOOP_ENV = "CFNKIT_RECURSIVE_LOOP"
 #: CloudFormation's ServiceTimeout is answered this long before it: 10 s, or 10% of short timeouts.
 SERVICE_MARGIN_S, SERVICE_MARGIN_SHARE = 10.0, 0.1
 #: The watchdog answers `answer_margin` before the Lambda deadline: at most this share of the invocation.
@@ -38,6 +51,11 @@ def remaining_seconds(context: Any) -> float:
         return max(0.0, float(getter()) / 1000.0)
     except (TypeError, ValueError):  # a broken context must not stop the answer
         return DEFAULT_REMAINING_S
+
+
+def max_hops_for(recursive_loop: str | None) -> int:
+    """How many hand-offs the function's RecursiveLoop setting lets a wait make."""
+    return MAX_HOPS if (recursive_loop or "").strip().lower() == "allow" else TERMINATE_MAX_HOPS
 
 
 def service_margin(service_timeout: float) -> float:
@@ -74,6 +92,7 @@ class Budget:
         service_timeout: float | None = None,
         started_at: float | None = None,
         hop: int = 0,
+        max_hops: int = MAX_HOPS,
         max_answer_margin: float = 5.0,
         max_handoff_margin: float = 20.0,
     ) -> Budget:
@@ -84,6 +103,7 @@ class Budget:
             started_at=now if started_at is None else started_at,
             service_timeout=float(service_timeout or MAX_SERVICE_TIMEOUT),
             hop=hop,
+            max_hops=max_hops,
             max_answer_margin=max_answer_margin,
             max_handoff_margin=max_handoff_margin,
         )
@@ -162,3 +182,14 @@ class Budget:
     def hops_exhausted(self) -> bool:
         """True when handing on once more would pass max_hops."""
         return self.next_hop > self.max_hops
+
+    @property
+    def loop_detection_applies(self) -> bool:
+        """True when max_hops is Lambda's recursive loop limit rather than the runaway guard."""
+        return self.max_hops < LOOP_DETECTION_INVOCATIONS
+
+    def invocations_needed(self, provider_timeout: float | None = None) -> int:
+        """Invocations a wait lasting until its deadline would take at this invocation's length."""
+        per_invocation = max(1.0, self.remaining - self.handoff_margin)
+        left = max(0.0, self.wait_deadline(provider_timeout) - self.invoked_at)
+        return self.hop + max(1, math.ceil(left / per_invocation))

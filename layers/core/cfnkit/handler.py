@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextvars
 import json
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import logs
-from .budget import Budget, remaining_seconds
+from .budget import RECURSIVE_LOOP_ENV, Budget, max_hops_for, remaining_seconds
 from .errors import CfnkitError, InvalidProperties, MalformedEvent
 from .protocol import (
     FAILED_CREATE_PREFIX,
@@ -140,6 +141,10 @@ class CustomResource:
     when the provider is still running; handoff_margin: a wait is handed to a new
     invocation when less than this remains. Both shrink to 10% and 25% of the
     invocation's time for very short timeouts (cfnkit.budget.Budget).
+    recursive_loop: the function's RecursiveLoop setting, "Allow" or "Terminate"
+    (default: the CFNKIT_RECURSIVE_LOOP environment variable, else Terminate). Under
+    Terminate a wait is handed on at most 14 times, because Lambda drops the ~16th
+    invocation of a chain; a wait that needs more answers FAILED naming the fix.
     """
 
     def __init__(
@@ -152,6 +157,7 @@ class CustomResource:
         deadline_margin: float = 5.0,
         handoff_margin: float = 20.0,
         log_level: str | int | None = None,
+        recursive_loop: str | None = None,
     ) -> None:
         self.provider = provider
         self.clock: Clock = clock or SystemClock()
@@ -161,6 +167,8 @@ class CustomResource:
         self.deadline_margin = deadline_margin
         self.handoff_margin = handoff_margin
         self.log_level = log_level
+        self.max_hops = max_hops_for(recursive_loop if recursive_loop is not None
+                                     else os.environ.get(RECURSIVE_LOOP_ENV))
 
     def __call__(self, event: Any, context: Any) -> None:
         logs.install(self.log_level)
@@ -208,6 +216,7 @@ class CustomResource:
             service_timeout=request.service_timeout if request else None,
             started_at=continuation.started_at if continuation else None,
             hop=continuation.hop if continuation else 0,
+            max_hops=self.max_hops,
             max_answer_margin=self.deadline_margin,
             max_handoff_margin=self.handoff_margin,
         )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import logs
-from .budget import MAX_HOPS, Budget, remaining_seconds
+from .budget import LOOP_DETECTION_INVOCATIONS, MAX_HOPS, RECURSIVE_LOOP_ENV, Budget, remaining_seconds
 from .errors import CfnkitError, ContinuationFailed, MalformedEvent, TimedOut
 from .protocol import CONTINUATION_KEY, Request
 from .provider import MAX_STATE_BYTES, InProgress, Outcome, Provider, Result, State
@@ -119,6 +119,15 @@ class Waiter:
         if isinstance(outcome, Result):
             return outcome
         deadline = budget.wait_deadline(self.provider.timeout(request))
+        if budget.hop == 0 and budget.loop_detection_applies:
+            needed = budget.invocations_needed(self.provider.timeout(request))
+            if needed > budget.max_hops + 1:
+                fix = f"a longer Timeout, or RecursiveLoop Allow and {RECURSIVE_LOOP_ENV}=Allow"
+                log.warning(
+                    "a wait this long would need more invocations than Lambda's recursive loop detection allows",
+                    extra={"fields": {"invocations_needed": needed, "invocations_allowed": budget.max_hops + 1,
+                                      "fix": fix}},
+                )
         while isinstance(outcome, InProgress):
             check_state(outcome.state)
             now = self.clock.now()
@@ -146,9 +155,7 @@ class Waiter:
                   hand_off: HandOff) -> None:
         if budget.hops_exhausted:
             detail = self._cleanup(request, outcome)
-            raise ContinuationFailed(
-                f"the wait was continued {budget.max_hops} times; giving up" + (f"; {detail}" if detail else "")
-            )
+            raise ContinuationFailed(self._hops_exhausted(budget) + (f"; {detail}" if detail else ""))
         function_arn = getattr(context, "invoked_function_arn", None)
         event = continuation_event(request, Continuation(outcome.state, budget.started_at, budget.next_hop))
 
@@ -167,6 +174,20 @@ class Waiter:
             ) from exc
         if handed:
             log.info("wait continues in a new invocation", extra={"fields": {"next_hop": budget.next_hop}})
+
+    @staticmethod
+    def _hops_exhausted(budget: Budget) -> str:
+        if not budget.loop_detection_applies:
+            return f"the wait was continued {budget.max_hops} times; giving up"
+        # Answered now, in time: the next hand-off would be an invocation Lambda may drop,
+        # leaving CloudFormation waiting until ServiceTimeout.
+        return (
+            f"the wait needs more than {budget.max_hops + 1} invocations of this function, and Lambda's recursive "
+            f"loop detection stops a chain of about {LOOP_DETECTION_INVOCATIONS} (the function's RecursiveLoop is "
+            f"Terminate, Lambda's default). Give the function a longer Timeout (this invocation had "
+            f"{budget.remaining:.0f} s), or set its RecursiveLoop to Allow and its environment variable "
+            f"{RECURSIVE_LOOP_ENV} to Allow"
+        )
 
     def _cleanup(self, request: Request, outcome: InProgress) -> str:
         try:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cfnkit.budget import DEFAULT_REMAINING_S, MAX_HOPS, Budget, remaining_seconds
+from cfnkit.budget import (
+    DEFAULT_REMAINING_S,
+    MAX_HOPS,
+    TERMINATE_MAX_HOPS,
+    Budget,
+    max_hops_for,
+    remaining_seconds,
+)
 
 NOW = 1_767_225_600.0
 
@@ -68,6 +75,27 @@ def test_hops_are_limited(hop: int, exhausted: bool) -> None:
     budget = Budget.start(NOW, 900.0, hop=hop)
     assert budget.next_hop == hop + 1
     assert budget.hops_exhausted is exhausted
+
+
+@pytest.mark.parametrize(("setting", "hops"), [("Allow", MAX_HOPS), (" ALLOW ", MAX_HOPS), ("Terminate", 14),
+                                              (None, 14), ("", 14), ("yes", 14)])
+def test_only_recursive_loop_allow_lifts_the_loop_limit(setting: str | None, hops: int) -> None:
+    assert max_hops_for(setting) == hops
+
+
+@pytest.mark.parametrize(("hop", "exhausted"), [(TERMINATE_MAX_HOPS - 1, False), (TERMINATE_MAX_HOPS, True)])
+def test_under_terminate_hops_stop_one_invocation_below_lambdas_limit(hop: int, exhausted: bool) -> None:
+    budget = Budget.start(NOW, 900.0, hop=hop, max_hops=TERMINATE_MAX_HOPS)
+    assert budget.hops_exhausted is exhausted
+    assert budget.loop_detection_applies
+    assert not Budget.start(NOW, 900.0, hop=hop).loop_detection_applies
+
+
+@pytest.mark.parametrize(("remaining", "needed"), [(900.0, 5), (60.0, 80), (3610.0, 1), (3609.0, 2)])
+def test_invocations_needed_for_a_whole_wait(remaining: float, needed: int) -> None:
+    # 3590 s of waiting (3600 s ServiceTimeout minus its margin); each invocation gives its
+    # time minus the hand-off margin (20 s, or a quarter of short invocations).
+    assert Budget.start(NOW, remaining).invocations_needed() == needed
 
 
 def test_a_fresh_request_starts_its_wait_with_the_invocation() -> None:

@@ -232,9 +232,59 @@ def test_runaway_continuations_stop_after_max_hops() -> None:
     event = {**EVENT, "CfnkitContinuation": {"state": {"task": "t-1", "n": 0}, "started_at": clock.now(),
                                              "hop": MAX_HOPS}}
     provider = Counter(interval=10.0, done_at=10**6)
-    sender = handle(provider, event, clock, timeout=60.0)
+    sender = RecordingSender()
+    CustomResource(provider, sender=sender, clock=clock, invoker=RecordingInvoker(), recursive_loop="Allow")(
+        event, FakeContext(60.0, clock=clock))
     assert answer(sender) == ("FAILED", f"the wait was continued {MAX_HOPS} times; giving up; stopped task t-1",
                               "cfnkit-failed-create-req-1")
+
+
+LOOP_REASON = (
+    "the wait needs more than 15 invocations of this function, and Lambda's recursive loop detection stops a "
+    "chain of about 16 (the function's RecursiveLoop is Terminate, Lambda's default). Give the function a longer "
+    "Timeout (this invocation had 60 s), or set its RecursiveLoop to Allow and its environment variable "
+    "CFNKIT_RECURSIVE_LOOP to Allow; stopped task t-1"
+)
+
+
+def continued(hop: int, clock: FakeClock) -> dict[str, Any]:
+    return {**EVENT, "CfnkitContinuation": {"state": {"task": "t-1", "n": 0}, "started_at": clock.now(), "hop": hop}}
+
+
+@pytest.mark.parametrize(("hop", "hands_off"), [(13, True), (14, False)])
+def test_under_terminate_the_fifteenth_invocation_answers_instead_of_handing_off(hop: int, hands_off: bool) -> None:
+    # Lambda drops the ~16th invocation of a chain (RecursiveLoop Terminate, its default): the
+    # core never hands off to an invocation numbered 16 (hop 15) or later.
+    clock, invoker, sender = FakeClock(), RecordingInvoker(), RecordingSender()
+    CustomResource(Counter(interval=10.0, done_at=10**6), sender=sender, clock=clock, invoker=invoker)(
+        continued(hop, clock), FakeContext(60.0, clock=clock))
+    if hands_off:
+        assert (sender.bodies, [e["CfnkitContinuation"]["hop"] for _, e in invoker.calls]) == ([], [14])
+    else:
+        assert invoker.calls == []
+        assert answer(sender) == ("FAILED", LOOP_REASON, "cfnkit-failed-create-req-1")
+
+
+@pytest.mark.parametrize(("setting", "hands_off"), [("Allow", True), ("allow", True), ("Terminate", False),
+                                                     ("", False), ("Alow", False)])
+def test_the_recursive_loop_setting_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, setting: str, hands_off: bool
+) -> None:
+    monkeypatch.setenv("CFNKIT_RECURSIVE_LOOP", setting)
+    clock, invoker, sender = FakeClock(), RecordingInvoker(), RecordingSender()
+    CustomResource(Counter(interval=10.0, done_at=10**6), sender=sender, clock=clock, invoker=invoker)(
+        continued(14, clock), FakeContext(60.0, clock=clock))
+    assert bool(invoker.calls) is hands_off
+    assert bool(sender.bodies) is not hands_off
+
+
+def test_a_wait_longer_than_the_loop_limit_allows_is_announced_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    clock = FakeClock()
+    handle(Counter(interval=10.0, done_at=10**6), EVENT, clock, timeout=60.0)
+    warning = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+               if "recursive loop detection allows" in line]
+    # 3590 s of waiting at 45 s per 60 s invocation: 80 invocations; 15 are allowed.
+    assert [(w["invocations_needed"], w["invocations_allowed"]) for w in warning] == [(80, 15)]
 
 
 def test_a_provider_error_during_resumed_polling_fails() -> None:
