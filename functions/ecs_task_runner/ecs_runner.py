@@ -612,9 +612,14 @@ class EcsTaskRunner(Provider):
             reason += "; " + self._stop_tasks(request, cluster, list(started))
         return reason
 
+    @staticmethod
+    def _stopped_by_us(request: Request) -> str:
+        """How the stop reason of a task this request stopped begins."""
+        return f"cfnkit: stack {request.stack_name} resource {request.logical_id} stopped the task"
+
     def _stop_tasks(self, request: Request, cluster: str, tasks: Sequence[str]) -> str:
-        why = _cut(f"cfnkit: stack {request.stack_name} resource {request.logical_id} stopped the task "
-                   f"({request.request_type.value} did not finish in time or failed)", STOP_REASON_MAX)
+        why = _cut(f"{self._stopped_by_us(request)} ({request.request_type.value} did not finish in time or failed)",
+                   STOP_REASON_MAX)
         problems = []
         for arn in tasks:
             try:
@@ -663,6 +668,13 @@ class EcsTaskRunner(Provider):
                     log.info("non-essential container stopped", extra={"fields": {
                         "task": task["taskArn"], "container": name, "exit_code": container.get("exitCode"),
                         "reason": container.get("reason")}})
+            if str(task.get("stoppedReason") or "").startswith(self._stopped_by_us(request)[:STOP_REASON_MAX]):
+                # Another invocation of this request (a duplicate delivery) reached the deadline,
+                # stopped the task and answered FAILED: whatever the exit code, answer the same.
+                failures.append((task, wait.essential[0] if wait.essential else "-",
+                                 "was stopped by cfnkit: another invocation of this request reached its deadline "
+                                 f"(stoppedReason: {task.get('stoppedReason')})"))
+                continue
             for name in wait.essential:
                 container = reported.get(name)
                 if container is None:

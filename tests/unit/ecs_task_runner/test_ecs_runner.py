@@ -607,3 +607,19 @@ def test_partial_placement_retries_only_the_missing_tasks(ecs: Any, ecs_stub: St
     body = handle(EcsTaskRunner(ecs, clock=clock), create_event({**PROPS, "Count": "2"}), clock).only
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert body["Data"]["TaskArns"] == f"{TASK},{TASK2}"
+
+
+def test_a_task_another_invocation_stopped_at_its_deadline_is_failed_whatever_its_exit_code(
+    ecs: Any, ecs_stub: Stubber
+) -> None:
+    # Two live chains for one request (a duplicate delivery): the one that reached the deadline
+    # stopped the task and answered FAILED; the other must not answer SUCCESS for exit code 0.
+    expect_lookup(ecs_stub)
+    expect_run(ecs_stub)
+    task = stopped(migrate=0, stop_code="UserInitiated")
+    task["stoppedReason"] = ("cfnkit: stack demo-stack resource Resource stopped the task (Create did not finish "
+                             "in time or failed)")
+    expect_describe(ecs_stub, task)
+    reason = reason_of(EcsTaskRunner(ecs), {**PROPS, "LogTailLines": "0"})
+    assert reason == (f"Task {TASK}: essential container migrate was stopped by cfnkit: another invocation of this "
+                      f"request reached its deadline (stoppedReason: {task['stoppedReason']})")
