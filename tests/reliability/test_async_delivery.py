@@ -12,7 +12,7 @@ from template.yaml, so these cases are the justification of the ones it ships.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,16 +23,29 @@ from cfnkit.budget import LOOP_DETECTION_INVOCATIONS
 from cfnkit.sender import Delivery, HttpSender
 from cfnkit.testing import FakeContext, ResponseServer, ScriptedClock
 from cfnkit_tools.cfn_yaml import load_template
+from cfnkit_tools.ecs_agent import EcsAgent
 from ecs_runner import EcsTaskRunner
+from moto import mock_aws
 
 from tests.reliability.faults import Killed
-from tests.reliability.test_ecs_faults import Ecs, ecs, migrate_event  # noqa: F401 (ecs is a fixture)
+from tests.reliability.test_ecs_faults import Ecs, migrate_event
 
 pytestmark = pytest.mark.functional
 
 RUNNER = load_template(Path(__file__).resolve().parents[2] / "template.yaml")["Resources"]["EcsTaskRunnerFunction"]
 SETTINGS = RUNNER["Properties"]["EventInvokeConfig"]
 RECURSIVE_LOOP = RUNNER["Properties"]["RecursiveLoop"]
+
+
+@pytest.fixture
+def ecs(aws_env: None) -> Iterator[Ecs]:
+    """The fault matrix's moto ECS (tests/reliability/test_ecs_faults.py), with ECS's rules."""
+    with mock_aws():
+        EcsAgent.hold()
+        try:
+            yield Ecs()
+        finally:
+            EcsAgent.release()
 
 
 @dataclass
