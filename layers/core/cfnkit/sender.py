@@ -140,13 +140,16 @@ class HttpSender:
             port = parts.port
         except ValueError as exc:  # e.g. a port that is not a number: final, the URL will not change
             return 0, f"invalid URL ({hide_query(str(exc), url)})"
+        host = parts.hostname
+        if not host:  # "http:///x" would be looked up as a host named "" and retried: final instead
+            return 0, "invalid URL (no host name)"
         if parts.scheme.lower() == "https":
             conn = http.client.HTTPSConnection(
-                parts.hostname or "", port, timeout=connect_timeout,
+                host, port, timeout=connect_timeout,
                 context=ssl.create_default_context(),
             )
         elif parts.scheme.lower() == "http":
-            conn = http.client.HTTPConnection(parts.hostname or "", port, timeout=connect_timeout)
+            conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
         else:
             return 0, f"unsupported URL scheme {parts.scheme!r}"
         target = parts.path or "/"

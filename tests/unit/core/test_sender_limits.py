@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from cfnkit.sender import MIN_ATTEMPT_S, Delivery, HttpSender
+from cfnkit.sender import MIN_ATTEMPT_S, Delivery, HttpSender, SystemClock
 from cfnkit.testing import FakeClock, ResponseServer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -176,15 +176,19 @@ def stalls_in_accept() -> Iterator[str]:
         listener.close()
 
 
-def test_a_server_that_stalls_in_accept_is_bounded_by_the_connect_timeout(stalls_in_accept: str) -> None:
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_server_that_stalls_in_accept_is_bounded_by_the_connect_timeout(stalls_in_accept: str, scheme: str) -> None:
     sender = HttpSender(connect_timeout=0.3, read_timeout=HANG, clock=FakeClock(), max_attempts=1)
-    assert send_within_bound(sender, stalls_in_accept) == Delivery(False, 1, None, "timed out")
+    url = stalls_in_accept.replace("http:", f"{scheme}:")
+    assert send_within_bound(sender, url) == Delivery(False, 1, None, "timed out")
 
 
-def test_the_connect_timeout_is_capped_by_the_time_left_before_the_deadline(stalls_in_accept: str) -> None:
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_connect_timeout_is_capped_by_the_time_left_before_the_deadline(stalls_in_accept: str, scheme: str) -> None:
     clock = FakeClock()
     sender = HttpSender(connect_timeout=HANG, read_timeout=HANG, clock=clock, max_attempts=1)
-    delivery = send_within_bound(sender, stalls_in_accept, deadline=clock.now() + 0.3)
+    url = stalls_in_accept.replace("http:", f"{scheme}:")
+    delivery = send_within_bound(sender, url, deadline=clock.now() + 0.3)
     assert delivery == Delivery(False, 1, None, "timed out")
 
 
@@ -224,8 +228,22 @@ def test_the_read_timeout_counts_the_time_connecting_took(server: ResponseServer
     assert send_within_bound(sender, server.url, deadline=deadline) == Delivery(False, 1, None, "timed out")
 
 
-def test_the_read_timeout_is_its_own_not_the_connect_timeout() -> None:
-    """Connecting is quick and replying slow: a 0.1 s connect timeout must not cut a 1 s reply."""
+def test_a_read_with_no_time_left_waits_only_a_moment() -> None:
+    """When connecting used the whole budget the PUT is still sent, but its reply is
+    awaited for a token 10 ms, not a second more (wide margin: this is not a speed test)."""
+    with ResponseServer() as server:
+        server.stall_next(1, HANG)
+        clock = SlowLookClock(step=15.0)
+        sender = HttpSender(connect_timeout=HANG, read_timeout=HANG, clock=clock, max_attempts=1)
+        started = time.monotonic()
+        assert sender.send(server.url, b"{}", deadline=clock.now() + 30.0) == Delivery(False, 1, None, "timed out")
+        assert time.monotonic() - started < 0.9
+        assert server.attempts == 1  # the PUT was sent
+
+
+@pytest.fixture
+def slow_reply() -> Iterator[str]:
+    """A server that answers 200 after 1 s."""
 
     class SlowReply(BaseHTTPRequestHandler):
         def do_PUT(self) -> None:
@@ -243,12 +261,84 @@ def test_the_read_timeout_is_its_own_not_the_connect_timeout() -> None:
     thread = threading.Thread(target=slow.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        sender = HttpSender(connect_timeout=0.1, read_timeout=HANG, clock=FakeClock(), max_attempts=1)
-        delivery = send_within_bound(sender, f"http://127.0.0.1:{slow.server_address[1]}/r")
+        yield f"http://127.0.0.1:{slow.server_address[1]}/r"
     finally:
         slow.shutdown()
         slow.server_close()
-    assert delivery == Delivery(True, 1, 200)
+
+
+def test_the_read_timeout_is_its_own_not_the_connect_timeout(slow_reply: str) -> None:
+    """Connecting is quick and replying slow: a 0.1 s connect timeout must not cut a 1 s reply."""
+    sender = HttpSender(connect_timeout=0.1, read_timeout=HANG, clock=FakeClock(), max_attempts=1)
+    assert send_within_bound(sender, slow_reply) == Delivery(True, 1, 200)
+
+
+def test_a_slow_reply_well_inside_the_deadline_is_awaited(slow_reply: str) -> None:
+    clock = FakeClock()
+    sender = HttpSender(connect_timeout=0.1, read_timeout=HANG, clock=clock, max_attempts=1)
+    assert send_within_bound(sender, slow_reply, deadline=clock.now() + 30.0) == Delivery(True, 1, 200)
+
+
+# -- what is sent and what is read -----------------------------------------------------------
+
+
+def test_the_put_carries_only_the_headers_the_presigned_url_expects(server: ResponseServer) -> None:
+    assert HttpSender(clock=FakeClock()).send(server.url, b'{"Status":"SUCCESS"}').delivered
+    headers = server.wait_for(1)[0].headers
+    assert {name.lower(): value for name, value in headers.items()} == {
+        "host": f"127.0.0.1:{server.port}", "accept-encoding": "identity", "content-type": "",
+        "content-length": "20",
+    }
+
+
+@pytest.mark.parametrize(("padding", "error"), [(4096 - 25, "HTTP 403 AccessDenied"), (4096 - 24, "HTTP 403")])
+def test_at_most_4096_bytes_of_an_error_body_are_read(padding: int, error: str) -> None:
+    """The S3 error code is named when it is within the first 4 KB of the body; a server
+    sending an endless body cannot make the sender read on."""
+    body = b"x" * padding + b"<Code>AccessDenied</Code>"  # its last byte is byte padding + 25
+
+    class Denies(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, fmt: str, *args: object) -> None:
+            return
+
+    denies = ThreadingHTTPServer(("127.0.0.1", 0), Denies)
+    thread = threading.Thread(target=denies.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        delivery = HttpSender(clock=FakeClock()).send(f"http://127.0.0.1:{denies.server_address[1]}/r", b"{}")
+    finally:
+        denies.shutdown()
+        denies.server_close()
+    assert delivery == Delivery(False, 1, 403, error)
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("ftp://127.0.0.1/x", "unsupported URL scheme 'ftp'"),
+        ("http://127.0.0.1:port/x", "invalid URL (Port could not be cast to integer value as 'port')"),
+        ("http:///x", "invalid URL (no host name)"),
+        ("https://:443/x", "invalid URL (no host name)"),
+    ],
+)
+def test_an_unusable_url_is_one_final_attempt_without_an_http_status(url: str, error: str) -> None:
+    clock = FakeClock()
+    assert HttpSender(clock=clock).send(url, b"{}") == Delivery(False, 1, 0, error)
+    assert clock.sleeps == []
+
+
+def test_the_system_clock_sleeps_at_least_as_long_as_asked() -> None:
+    clock = SystemClock()
+    started = time.monotonic()
+    clock.sleep(0.05)
+    assert time.monotonic() - started >= 0.05
 
 
 # -- when another attempt is worth starting ------------------------------------------------
