@@ -167,8 +167,7 @@ class HttpSender:
                          headers={"Content-Type": "", "Content-Length": str(len(body))})
             reply = conn.getresponse()
             payload = reply.read(4096)
-            if 200 <= reply.status < 300:
-                return reply.status, ""
+            # The status and what the body says about it; send() decides what a status means.
             code = _S3_CODE.search(payload)
             detail = f"HTTP {reply.status}" + (f" {code.group(1).decode()}" if code else "")
             return reply.status, detail

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import random
 import socket
 import ssl
@@ -409,3 +410,58 @@ def test_the_backoff_cap_holds_past_the_fifth_pause() -> None:
     assert (delivery.delivered, delivery.attempts) == (False, 9)
     jitter = random.Random(2)
     assert clock.sleeps == [jitter.uniform(0, cap) for cap in (0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0)]
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://127.0.0.1:{port}/x y", "invalid URL (URL can't contain control characters. '/x y'"),
+        ("http://" + "a" * 70 + ".example/r", "invalid URL (encoding with 'idna' codec failed"),
+    ],
+)
+def test_a_url_http_client_refuses_is_one_final_attempt_without_an_http_status(
+    url: str, error: str, server: ResponseServer
+) -> None:
+    delivery = HttpSender(clock=FakeClock()).send(url.replace("{port}", str(server.port)), b"{}")
+    assert (delivery.delivered, delivery.attempts, delivery.status) == (False, 1, 0)
+    assert delivery.error.startswith(error)
+
+
+def test_a_refused_connection_is_reported_with_the_system_error() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    delivery = HttpSender(clock=FakeClock(), max_attempts=1).send(f"http://127.0.0.1:{port}/r", b"{}")
+    assert delivery == Delivery(False, 1, None, "ConnectionRefusedError: [Errno 111] Connection refused")
+
+
+def test_a_sender_allowed_no_attempt_sends_nothing(server: ResponseServer) -> None:
+    assert HttpSender(clock=FakeClock(), max_attempts=0).send(server.url, b"{}") == Delivery(False, 0, None, "")
+    assert server.attempts == 0
+
+
+def test_each_attempt_and_the_outcome_are_logged_with_their_fields(
+    server: ResponseServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Operators query these fields (CloudWatch Logs Insights); the URL never has its query."""
+    from cfnkit import logs
+
+    logs.install("INFO")
+    capfd.readouterr()
+    base = server.url.split("?")[0]
+    server.fail_next(1, 503)
+    HttpSender(clock=FakeClock(), rng=random.Random(1)).send(server.url, b"{}")
+    server.fail_next(1, 403)
+    HttpSender(clock=FakeClock()).send(server.url, b"{}")
+    out, _ = capfd.readouterr()
+    keep = ("message", "level", "url", "status", "error", "attempt", "attempts", "will_retry")
+    lines = [{k: v for k, v in json.loads(line).items() if k in keep} for line in out.splitlines()]
+    assert lines == [
+        {"message": "response delivery attempt failed", "level": "WARNING", "url": base, "status": 503,
+         "error": "HTTP 503 AccessDenied", "attempt": 1, "will_retry": True},
+        {"message": "response delivered", "level": "INFO", "url": base, "status": 200, "attempts": 2},
+        {"message": "response delivery attempt failed", "level": "WARNING", "url": base, "status": 403,
+         "error": "HTTP 403 AccessDenied", "attempt": 1, "will_retry": False},
+        {"message": "response NOT delivered", "level": "ERROR", "url": base, "status": 403,
+         "error": "HTTP 403 AccessDenied", "attempts": 1},
+    ]
