@@ -19,6 +19,7 @@ from cfnkit.protocol import (
     data_sizes,
     encode_response,
     parse_request,
+    too_large_reason,
 )
 from cfnkit.testing import STACK_ID, create_event, delete_event, update_event
 from hypothesis import example, given
@@ -417,3 +418,39 @@ def test_service_timeout_is_answered_by_its_inclusive_bounds(timeout: str, answe
     clock, sender = FakeClock(), RecordingSender()
     CustomResource(Creates(), sender=sender, clock=clock, invoker=RecordingInvoker())(event, FakeContext(clock=clock))
     assert (sender.only["Status"], sender.only["Reason"]) == answer
+
+
+def test_identifiers_are_cut_only_until_the_body_fits_exactly() -> None:
+    empty = len(encode_response(response(stack_id=""))[0])
+    room = MAX_BODY_BYTES - empty  # the longest stack id that fits
+    body, sent = encode_response(response(stack_id="s" * (2 * room + 1)))  # halved once: exactly 4096 bytes
+    assert sent.stack_id == "s" * room
+    assert len(body) == MAX_BODY_BYTES
+
+
+def test_cut_utf8_at_exactly_its_size_and_at_exactly_the_marker_size() -> None:
+    assert cut_utf8("abcdefghij", 10) == "abcdefghij"
+    assert cut_utf8("abcdefghijk", 10) == "abcd [...]"
+    assert cut_utf8("abcdefgh", 6) == " [...]"  # room for the marker alone
+    assert cut_utf8("abcdefgh", 5) == "abcde"  # no room for the marker: the head alone
+
+
+def test_an_https_response_url_is_accepted_in_any_case() -> None:
+    for url in ("https://bucket.s3.amazonaws.com/r?X-Amz-Signature=1", "HTTPS://bucket/r", "Http://h/r"):
+        assert parse_request(create_event({}, response_url=url)).response_url == url
+
+
+def test_old_properties_that_are_not_an_object_are_malformed() -> None:
+    event = update_event({}, {}, "res-1")
+    event["OldResourceProperties"] = ["not", "an", "object"]
+    assert problems_of(event) == ["OldResourceProperties must be an object"]
+
+
+def test_too_large_reason_names_at_most_the_ten_largest_keys_and_no_hint_by_default() -> None:
+    data = {f"K{index:02d}": "v" * index for index in range(12)}
+    reason = too_large_reason(5000, data)
+    assert reason == (
+        "Response too large: 5000 bytes with its Data; the limit is 4096 bytes. Largest Data keys: "
+        "K11 (19 B), K10 (18 B), K09 (17 B), K08 (16 B), K07 (15 B), K06 (14 B), K05 (13 B), K04 (12 B), "
+        "K03 (11 B), K02 (10 B)."
+    )
