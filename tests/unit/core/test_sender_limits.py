@@ -415,8 +415,8 @@ def test_the_backoff_cap_holds_past_the_fifth_pause() -> None:
 @pytest.mark.parametrize(
     ("url", "error"),
     [
-        ("http://127.0.0.1:{port}/x y", "invalid URL (URL can't contain control characters. '/x y'"),
-        ("http://" + "a" * 70 + ".example/r", "invalid URL (encoding with 'idna' codec failed"),
+        ("http://127.0.0.1:{port}/x y", "URL can't contain control characters. '/x y'"),
+        ("http://" + "a" * 70 + ".example/r", "label too long"),  # the wording around it varies by Python
     ],
 )
 def test_a_url_http_client_refuses_is_one_final_attempt_without_an_http_status(
@@ -424,7 +424,8 @@ def test_a_url_http_client_refuses_is_one_final_attempt_without_an_http_status(
 ) -> None:
     delivery = HttpSender(clock=FakeClock()).send(url.replace("{port}", str(server.port)), b"{}")
     assert (delivery.delivered, delivery.attempts, delivery.status) == (False, 1, 0)
-    assert delivery.error.startswith(error)
+    assert delivery.error.startswith("invalid URL (")
+    assert error in delivery.error
 
 
 def test_a_refused_connection_is_reported_with_the_system_error() -> None:
