@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the runner's Lambda timeout in the demo (default 6 s, so a continuation shows)")
     demo.add_argument("--logs", action="store_true", help="also print the functions' logs (stderr)")
     demo.add_argument("--show-secrets", action="store_true", help="show NoEcho values instead of ****")
+
+    from .scaffold import add_parser as add_new
+
+    add_new(commands)
     return parser
 
 
@@ -110,6 +114,10 @@ def run(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr:
             from .invoke import run_invoke
 
             return run_invoke(args, out, err)
+        if args.command == "new":
+            from .scaffold import run_new
+
+            return run_new(args, out, err)
         from .demo import run_demo
 
         return run_demo(args, out, err)
