@@ -54,7 +54,7 @@ def test_no_page_pastes_code_it_could_include() -> None:
     pasted = []
     for page in sorted(DOCS.rglob("*.md")):
         text = page.read_text()
-        for indent, language, body in re.findall(r"^( *)```(\w+)[^\n]*\n(.*?)^\1```", text, flags=re.M | re.S):
+        for _indent, language, body in re.findall(r"^( *)```(\w+)[^\n]*\n(.*?)^\1```", text, flags=re.M | re.S):
             lines = [line.strip() for line in body.splitlines()]
             if language.lower() in CODE and not all(re.fullmatch(r'--8<-- "[^"]+"', line) for line in lines):
                 pasted.append(f"{page.relative_to(REPO)}: {body.splitlines()[0] if body else ''}")

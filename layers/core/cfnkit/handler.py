@@ -186,6 +186,7 @@ class CustomResource:
             logical_id=request.logical_id,
             request_type=request.request_type.value,
             hop=budget.hop,
+            **logs.lambda_fields(context),
         ):
             log.info(
                 "request received",

@@ -6,7 +6,20 @@ Powertools' and the user's, whatever handlers they use and at any level:
 - the query string of any URL (a presigned ResponseURL's query is a signature);
 - every value registered as secret (secret properties, Data of NoEcho responses);
 - bodies that botocore logs at DEBUG (its parsers and endpoint loggers print whole
-  HTTP responses, secret values included, before any of our code sees them).
+  HTTP responses, secret values included, before any of our code sees them);
+- the property values of a whole custom resource event logged as an object (which of
+  them are secret is only known once a schema has parsed them, and Powertools'
+  `log_event=True` logs the event before that).
+The record factory is in place from `import cfnkit` on, so a line logged before the
+first request (a Powertools `inject_lambda_context(log_event=True)`) is covered too.
+Structured messages (a dict or list passed as the message) keep their structure.
+
+Powertools Logger users: every Powertools formatter found at install() (and, for
+cfnkit.entry, after the provider is loaded) serializes through the same redaction,
+so keys appended to it and `extra=` keys are masked as well; and cfnkit's own lines
+use Powertools' key names for the fields both have (level, message, timestamp,
+service, cold_start, function_request_id, xray_trace_id), so one CloudWatch Logs
+Insights query spans both.
 """
 
 from __future__ import annotations
@@ -47,6 +60,12 @@ _request_fields: contextvars.ContextVar[Mapping[str, Any]] = contextvars.Context
 
 
 _JSON_LITERALS = frozenset({"true", "false", "null"})
+#: Properties of a logged event that are never secret (everything else is masked).
+_EVENT_PLAIN_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
+_EVENT_PROPERTY_KEYS = ("ResourceProperties", "OldResourceProperties")
+#: Powertools' default timestamp format ('2021-04-17 18:19:57,656+0000' in UTC).
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+XRAY_TRACE_ENV = "_X_AMZN_TRACE_ID"
 
 
 class Redactor:
@@ -149,18 +168,22 @@ class JsonFormatter(logging.Formatter):
         # traceback would be escaped again by JSON, and masking an encoded line could
         # break it (a NoEcho value "true" or "200" would hit JSON literals).
         line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}+00:00",
             "level": record.levelname,
-            "logger": record.name,
             "message": redactor.redact(record.getMessage()),
+            "timestamp": time.strftime(TIMESTAMP_FORMAT, time.gmtime(record.created))
+            + f",{int(record.msecs):03d}+0000",
+            "service": service_name(),
+            "logger": record.name,
         }
+        trace = xray_trace_id()
+        if trace:
+            line["xray_trace_id"] = trace
         extra: dict[str, Any] = dict(_request_fields.get())
         fields = getattr(record, "fields", None)
         if isinstance(fields, Mapping):
             extra.update(fields)
         for key, value in _redact_tree(extra).items():
-            line.setdefault(key, value)  # a field never replaces time, level, logger or message
+            line.setdefault(key, value)  # a field never replaces the keys above
         if record.exc_info:
             line["exception"] = redactor.redact(self.formatException(record.exc_info))
         elif record.exc_text:
@@ -178,10 +201,77 @@ def _redact_tree(value: Any) -> Any:
     if isinstance(value, int | float):
         return value if redactor.redact(str(value)) == str(value) else MASK
     if isinstance(value, Mapping):
+        if _is_event(value):
+            value = _mask_event_properties(value)
         return {redactor.redact(str(key)): _redact_tree(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_redact_tree(item) for item in value]
     return redactor.redact(str(value))
+
+
+def _is_event(value: Mapping[Any, Any]) -> bool:
+    return "ResponseURL" in value and "RequestType" in value
+
+
+def _mask_event_properties(event: Mapping[Any, Any]) -> dict[Any, Any]:
+    """The event with every property value masked but ServiceToken's and ServiceTimeout's."""
+    masked = dict(event)
+    for key in _EVENT_PROPERTY_KEYS:
+        props = event.get(key)
+        if isinstance(props, Mapping):
+            masked[key] = {name: item if name in _EVENT_PLAIN_PROPERTIES else MASK for name, item in props.items()}
+    return masked
+
+
+def service_name() -> str:
+    """Powertools' service (POWERTOOLS_SERVICE_NAME), else the function's name, else cfnkit."""
+    return os.environ.get("POWERTOOLS_SERVICE_NAME") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "cfnkit"
+
+
+def xray_trace_id() -> str | None:
+    """The X-Ray trace id of the current invocation, as Powertools logs it (the Root part)."""
+    header = os.environ.get(XRAY_TRACE_ENV)
+    return header.split(";")[0].replace("Root=", "") if header else None
+
+
+_cold = {"start": True}
+
+
+def lambda_fields(context: Any) -> dict[str, Any]:
+    """Per-invocation fields Powertools logs too: cold_start (first call in this process), function_request_id."""
+    with _install_lock:
+        cold, _cold["start"] = _cold["start"], False
+    fields: dict[str, Any] = {"cold_start": cold}
+    request_id = getattr(context, "aws_request_id", None)
+    if isinstance(request_id, str):
+        fields["function_request_id"] = request_id
+    return fields
+
+
+class _RedactingSerializer:
+    """Wraps a Powertools formatter's json_serializer: the whole log dict is redacted first."""
+
+    def __init__(self, serialize: Any) -> None:
+        self.serialize = serialize
+
+    def __call__(self, log: Any) -> Any:
+        return self.serialize(_redact_tree(log) if isinstance(log, Mapping) else log)
+
+
+def protect_powertools() -> int:
+    """Route every Powertools formatter's output through the redaction; how many were wrapped now."""
+    wrapped = 0
+    loggers = [logging.getLogger(), *(v for v in logging.root.manager.loggerDict.values()
+                                      if isinstance(v, logging.Logger))]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            formatter = handler.formatter
+            serializer = getattr(formatter, "json_serializer", None)
+            if (type(formatter).__module__.startswith("aws_lambda_powertools") and callable(serializer)
+                    and not isinstance(serializer, _RedactingSerializer)):
+                formatter.json_serializer = _RedactingSerializer(serializer)  # type: ignore[union-attr]
+                wrapped += 1
+    return wrapped
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -203,6 +293,9 @@ def _redacting_factory(base: Any) -> Any:
             if record.levelno < logging.INFO and record.name.startswith(BODY_LOGGERS):
                 record.msg, record.args = SUPPRESSED, None
             else:
+                if isinstance(record.msg, Mapping | list | tuple) and not record.args:
+                    # A structured message (Powertools logs dicts as JSON objects) keeps its shape.
+                    record.msg = _redact_tree(record.msg)
                 message = record.getMessage()
                 redacted = redactor.redact(message)
                 if redacted != message:
@@ -217,14 +310,31 @@ def _redacting_factory(base: Any) -> Any:
     return factory
 
 
+_redaction_state = {"installed": False}
+
+
+def install_redaction() -> None:
+    """The process-wide redaction: the record factory, and botocore's body loggers held at INFO (idempotent)."""
+    with _install_lock:
+        if not _redaction_state["installed"]:
+            logging.setLogRecordFactory(_redacting_factory(logging.getLogRecordFactory()))
+            _pin_body_loggers()
+            _redaction_state["installed"] = True
+
+
+def _pin_body_loggers() -> None:
+    for name in BODY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
 def install(level: str | int | None = None) -> logging.Logger:
     """Set up the cfnkit logger and the process-wide redaction (idempotent)."""
+    install_redaction()
+    protect_powertools()
     logger = logging.getLogger(LOGGER_NAME)
     with _install_lock:
         if not _install_state["installed"]:
-            logging.setLogRecordFactory(_redacting_factory(logging.getLogRecordFactory()))
-            for name in BODY_LOGGERS:
-                logging.getLogger(name).setLevel(logging.INFO)
+            _pin_body_loggers()
             handler = _StdoutHandler(sys.stdout)
             handler.setFormatter(JsonFormatter())
             logger.addHandler(handler)
@@ -253,3 +363,7 @@ def request_scope(**fields: Any) -> Iterator[None]:
         yield
     finally:
         _request_fields.reset(token)
+
+
+# From `import cfnkit` on, every record of the process is redacted (see the module docstring).
+install_redaction()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,7 +37,11 @@ def lines(capfd: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines()]
 
 
-def test_handler_logs_json_lines_with_the_request_ids(capfd: pytest.CaptureFixture[str]) -> None:
+def test_handler_logs_json_lines_with_the_request_ids(capfd: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+
     class Ok(Provider):
         def create(self, request: Request) -> Result:
             get_logger("mine").info("working", extra={"fields": {"step": 1}})
@@ -54,7 +59,11 @@ def test_handler_logs_json_lines_with_the_request_ids(capfd: pytest.CaptureFixtu
             "req-7", "Resource", "Create", 0)
         assert line["stack_id"] == event["StackId"]
         assert line["level"] == "INFO"
-        assert line["time"].endswith("+00:00")
+        # Powertools' key names and timestamp format for the fields both log.
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\+0000", line["timestamp"])
+        assert line["function_request_id"] == "00000000-0000-4000-8000-000000000001"
+        assert line["service"] == "cfnkit"
+        assert isinstance(line["cold_start"], bool)
     assert found[0]["properties"] == ["A"]
     assert found[1]["step"] == 1
 
@@ -278,11 +287,12 @@ def test_a_handler_with_a_misspelt_log_level_still_answers(monkeypatch: pytest.M
 def test_fields_never_replace_the_standard_keys(capfd: pytest.CaptureFixture[str]) -> None:
     logs.install()
     capfd.readouterr()
-    get_logger("t").info("real", extra={"fields": {"level": "fake", "message": "fake", "logger": "x", "time": "0",
-                                                   "own": 1}})
+    get_logger("t").info("real", extra={"fields": {"level": "fake", "message": "fake", "logger": "x",
+                                                   "timestamp": "0", "service": "x", "own": 1}})
     line = lines(capfd)[0]
     assert (line["level"], line["message"], line["logger"], line["own"]) == ("INFO", "real", "cfnkit.t", 1)
-    assert line["time"] != "0"
+    assert line["timestamp"] != "0"
+    assert line["service"] != "x"
 
 
 def test_json_literals_in_noecho_data_do_not_mask_ordinary_words() -> None:
@@ -329,3 +339,51 @@ def test_a_secret_added_after_the_first_is_found_wherever_the_first_was_not() ->
     assert redactor.redact("second-secret") == "second-secret"
     redactor.add("second-secret")
     assert redactor.redact("second-secret first-secret") == "**** ****"
+
+
+def test_cold_start_is_true_for_the_first_invocation_of_the_process_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(logs._cold, "start", True)
+
+    first, second = logs.lambda_fields(FakeContext()), logs.lambda_fields(FakeContext(request_id="r-2"))
+
+    assert first == {"cold_start": True, "function_request_id": "00000000-0000-4000-8000-000000000001"}
+    assert second == {"cold_start": False, "function_request_id": "r-2"}
+
+
+def test_without_a_lambda_context_there_is_no_function_request_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(logs._cold, "start", False)
+
+    assert logs.lambda_fields(None) == {"cold_start": False}
+
+
+def test_the_xray_trace_id_is_the_root_of_the_trace_header_as_powertools_logs_it(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+) -> None:
+    logs.install()
+    monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    capfd.readouterr()
+    get_logger("t").info("no trace")
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+    get_logger("t").info("traced")
+
+    untraced, traced = lines(capfd)
+    assert "xray_trace_id" not in untraced
+    assert traced["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+
+
+def test_the_service_is_powertools_service_name_then_the_function_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "stack-Provider")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "orders")
+    assert logs.service_name() == "orders"
+    monkeypatch.delenv("POWERTOOLS_SERVICE_NAME")
+    assert logs.service_name() == "stack-Provider"
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")
+    assert logs.service_name() == "cfnkit"
+
+
+def test_a_structured_message_keeps_its_shape_and_loses_its_secrets(stream: io.StringIO) -> None:
+    redactor.add(CANARY)
+    record = logging.getLogger("plain").makeRecord("plain", logging.INFO, "f", 1,
+                                                   {"password": CANARY, "n": [1, CANARY]}, None, None)
+
+    assert record.msg == {"password": "****", "n": [1, "****"]}
