@@ -155,8 +155,9 @@ class _LazyProvider(Provider):
     """Stands in for the user's provider until the request first needs it.
 
     The first access (the core reads `schema` before calling create/update/delete) loads
-    the provider inside the request's guarantee and hands it to the CustomResource, so
-    everything after that, Reasons naming the provider's class included, is the real one.
+    the provider inside the request's guarantee and hands it to the CustomResource and its
+    Waiter, so everything after that, Reasons naming the provider's class included, is
+    the real one.
     """
 
     def __init__(self, target: _Target, where: str) -> None:
@@ -173,7 +174,9 @@ class _LazyProvider(Provider):
         if self._loaded is None:
             self._loaded = self._target.build(self._where)
             if self._resource is not None:
+                # Both public holders of the provider: the handler and its waiter.
                 self._resource.provider = self._loaded
+                self._resource.waiter.provider = self._loaded
             log.debug("provider loaded", extra={"fields": {"target": self._target.spec,
                                                             "provider": type(self._loaded).__name__}})
         return self._loaded

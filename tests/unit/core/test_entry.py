@@ -256,6 +256,7 @@ def test_an_environment_passed_in_replaces_the_process_environment(module: Calla
 
 
 def test_after_loading_reasons_name_the_users_provider_class(module: Callable[[str], str]) -> None:
+    """Checked by the handler (an outcome that is not a Result) and by its waiter (InProgress without poll)."""
     name = module("""
         from cfnkit import Provider
 
@@ -267,6 +268,31 @@ def test_after_loading_reasons_name_the_users_provider_class(module: Callable[[s
     body = run(protected(f"{name}:Topic"))
 
     assert body["Reason"] == "Topic returned int, expected Result or InProgress"
+
+
+def test_after_loading_the_waiter_polls_the_users_provider(module: Callable[[str], str]) -> None:
+    name = module("""
+        from cfnkit import InProgress, Provider, Result
+
+        class Topic(Provider):
+            def create(self, request):
+                return InProgress({"polls": 0}, interval=1)
+
+            def poll(self, request, state):
+                if state["polls"] < 2:
+                    return InProgress({"polls": state["polls"] + 1}, interval=1)
+                return Result(data={"Polls": state["polls"]})
+
+        class NoPoll(Provider):
+            def create(self, request):
+                return InProgress({})
+    """)
+
+    polled = run(protected(f"{name}:Topic"))
+    unpolled = run(protected(f"{name}:NoPoll"))
+
+    assert (polled["Status"], polled["Data"]) == ("SUCCESS", {"Polls": 2})
+    assert unpolled["Reason"] == "NoPoll returned InProgress but does not implement poll"
 
 
 def test_the_schema_of_the_loaded_provider_is_applied(module: Callable[[str], str]) -> None:
