@@ -50,7 +50,7 @@ def test_success_exits_0_with_the_templates_environment(cfnkit: Callable[..., An
     assert "    Memory    192\n" in ran.out  # Globals.Function.MemorySize
     assert "    Endpoint  set\n" in ran.out  # AWS_ENDPOINT_URL points at the embedded moto
     assert "invocation 1: answered" in ran.out
-    assert '  | {"time": ' in ran.err  # --logs: the function's logs go to stderr, indented
+    assert '  | {"level": ' in ran.err  # --logs: the function's logs go to stderr, indented
     assert '"message": "request received"' in ran.err
     assert '"message"' not in ran.out
 
