@@ -27,13 +27,13 @@ Contracts:
 from __future__ import annotations
 
 import enum
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from cfnkit import (
     Boolean,
+    Clock,
     Field,
     InProgress,
     Integer,
@@ -48,10 +48,10 @@ from cfnkit import (
     Schema,
     State,
     String,
+    SystemClock,
     api_params,
     get_logger,
 )
-from cfnkit.sender import Clock
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs.client import ECSClient
@@ -328,7 +328,7 @@ class EcsTaskRunner(Provider):
         self._ecs = ecs_client
         self._logs: dict[str, Any] = {}
         self._default_logs = logs_client
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self._region = region
         self._client_factory = client_factory or self._boto3_client
 
@@ -345,9 +345,6 @@ class EcsTaskRunner(Provider):
         if self._ecs is None:
             self._ecs = self._client_factory("ecs", self._region)
         return self._ecs
-
-    def _now(self) -> float:
-        return float(self._clock.now()) if self._clock is not None else time.time()
 
     def _region_name(self) -> str:
         return str(self.ecs.meta.region_name)
@@ -381,7 +378,7 @@ class EcsTaskRunner(Provider):
         wait = WaitState.from_state(state)
         if wait.phase is Phase.RUNNING:
             return self._check(request, wait)
-        backoff = wait.retry_at - self._now()
+        backoff = wait.retry_at - self._clock.now()
         if backoff > 0:  # a continued invocation polls at once; keep the backoff
             return InProgress(wait.to_state(), interval=min(backoff, MAX_BACKOFF_S))
         return self._start(request, wait)
@@ -554,7 +551,7 @@ class EcsTaskRunner(Provider):
             if failures or len(tasks) < count:
                 first = failures[0] if failures else {"reason": "fewer tasks than Count were started"}
                 return self._retry_later(replace(wait, tasks=tuple(tasks)), attempt, self._describe_failure(first))
-        running = replace(wait, phase=Phase.RUNNING, tasks=tuple(tasks), running_since=self._now(), params={},
+        running = replace(wait, phase=Phase.RUNNING, tasks=tuple(tasks), running_since=self._clock.now(), params={},
                           retry_at=0.0)
         return InProgress(running.to_state(), interval=POLL_INTERVAL_S)
 
@@ -562,7 +559,7 @@ class EcsTaskRunner(Provider):
         delay = min(MAX_BACKOFF_S, 2.0**attempt)
         log.warning("no capacity to place the task yet; retrying",
                     extra={"fields": {"failure": last, "retry_in_s": delay, "attempt": attempt + 1}})
-        retry = replace(wait, attempt=attempt + 1, retry_at=self._now() + delay, last_failure=last)
+        retry = replace(wait, attempt=attempt + 1, retry_at=self._clock.now() + delay, last_failure=last)
         return InProgress(retry.to_state(), interval=delay)
 
     def _run_task_error(self, exc: Exception, wait: WaitState, attempt: int) -> list[str] | InProgress:
@@ -641,7 +638,7 @@ class EcsTaskRunner(Provider):
             self._raise_cluster_problem(exc, wait.cluster)
             raise
         if reply.get("failures"):
-            if self._now() - wait.running_since < MISSING_GRACE_S:
+            if self._clock.now() - wait.running_since < MISSING_GRACE_S:
                 # ECS is eventually consistent: a task just started may not be described yet.
                 log.info("DescribeTasks does not know the task yet", extra={"fields": {
                     "failures": reply["failures"]}})

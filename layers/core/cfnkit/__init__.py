@@ -13,6 +13,7 @@ The core is stdlib-only; boto3/botocore are imported lazily where AWS is called.
 
 from typing import TYPE_CHECKING, Any
 
+from .clock import Clock, SystemClock
 from .errors import (
     CfnkitError,
     ContinuationFailed,
@@ -63,6 +64,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "Boolean",
     "CfnkitError",
+    "Clock",
     "ContinuationFailed",
     "CustomResource",
     "Field",
@@ -87,6 +89,7 @@ __all__ = [
     "State",
     "Status",
     "String",
+    "SystemClock",
     "TimedOut",
     "api_params",
     "get_logger",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import logs
 from .budget import RECURSIVE_LOOP_ENV, Budget, max_hops_for, remaining_seconds
+from .clock import Clock, SystemClock
 from .errors import CfnkitError, InvalidProperties, MalformedEvent
 from .protocol import (
     FAILED_CREATE_PREFIX,
@@ -35,7 +36,7 @@ from .protocol import (
     parse_request,
 )
 from .provider import Outcome, Provider, Result
-from .sender import Clock, Delivery, HttpSender, Sender, SystemClock
+from .sender import Delivery, HttpSender, Sender
 from .waiter import Continuation, Invoker, LambdaInvoker, Waiter
 
 if TYPE_CHECKING:  # the schema module loads only when a provider declares a schema

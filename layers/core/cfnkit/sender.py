@@ -11,14 +11,16 @@ or denied stays so). The URL's query (its signature) is never logged.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from .clock import Clock, SystemClock
 from .logs import get_logger, hide_query, strip_query
 
 if TYPE_CHECKING:
     import random
+
+__all__ = ["MIN_ATTEMPT_S", "RETRYABLE_STATUS", "Clock", "Delivery", "HttpSender", "Sender", "SystemClock"]
 
 log = get_logger("sender")
 
@@ -26,23 +28,6 @@ RETRYABLE_STATUS = frozenset({408, 429})
 #: The least time worth starting another attempt with.
 MIN_ATTEMPT_S = 0.25
 _S3_CODE = re.compile(rb"<Code>([A-Za-z]{1,64})</Code>")
-
-
-class Clock(Protocol):
-    """Wall-clock seconds and sleeping; FakeClock in cfnkit.testing replaces it."""
-
-    def now(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def now(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
 
 
 @dataclass(frozen=True)

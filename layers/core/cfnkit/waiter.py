@@ -21,10 +21,10 @@ from typing import Any, Protocol
 
 from . import logs
 from .budget import LOOP_DETECTION_INVOCATIONS, MAX_HOPS, RECURSIVE_LOOP_ENV, Budget, remaining_seconds
+from .clock import Clock
 from .errors import CfnkitError, ContinuationFailed, MalformedEvent, TimedOut
 from .protocol import CONTINUATION_KEY, Request
 from .provider import MAX_STATE_BYTES, InProgress, Outcome, Provider, Result, State
-from .sender import Clock
 
 __all__ = [
     "LOCAL_CONTINUATION_ENV",

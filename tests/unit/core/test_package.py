@@ -42,3 +42,11 @@ def test_import_cfnkit_loads_no_heavy_or_optional_module() -> None:
     heavy = {"cfnkit.schema", "cfnkit.awsparams", "cfnkit.testing", "botocore", "boto3", "difflib", "hashlib",
              "random", "tempfile", "datetime", "http.client", "ssl", "uuid", "urllib.parse"}
     assert loaded & heavy == set()
+
+
+def test_the_clock_seam_is_exported_and_its_old_path_still_imports() -> None:
+    from cfnkit import clock, sender
+
+    assert cfnkit.Clock is clock.Clock is sender.Clock
+    assert cfnkit.SystemClock is clock.SystemClock is sender.SystemClock
+    assert isinstance(cfnkit.SystemClock().now(), float)
