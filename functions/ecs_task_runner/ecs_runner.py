@@ -52,6 +52,8 @@ from cfnkit import (
     api_params,
     get_logger,
 )
+from cfnkit.awserrors import aws_error, error_code
+from cfnkit.protocol import cut_utf8
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs.client import ECSClient
@@ -76,7 +78,6 @@ RUN_TASK_PROPERTIES = (
     "PropagateTags",
     "EnableExecuteCommand",
 )
-REQUEST_TYPES = ("Create", "Update", "Delete")
 MAX_TIMEOUT_S = 3600
 #: ECS limits: startedBy up to 36 characters, clientToken up to 64.
 STARTED_BY_PREFIX = "cfnkit-"
@@ -116,7 +117,7 @@ SCHEMA = Schema(
     Tags=Field(Json()),
     PropagateTags=Field(Json()),
     EnableExecuteCommand=Field(Json()),
-    RunOn=Field(List(String(choices=REQUEST_TYPES), max_items=3), default=["Create", "Update"]),
+    RunOn=Field(List(String(choices=tuple(RequestType)), max_items=3), default=["Create", "Update"]),
     Timeout=Field(Integer(minimum=1, maximum=MAX_TIMEOUT_S)),
     SuccessExitCodes=Field(List(Integer(minimum=0, maximum=255), min_items=1), default=[0]),
     LogTailLines=Field(Integer(minimum=0, maximum=200), default=20),
@@ -142,37 +143,6 @@ def is_capacity_error_message(message: str) -> bool:
 
 def task_id(task_arn: str) -> str:
     return task_arn.rsplit("/", 1)[-1]
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, Mapping):
-        code = response.get("Error", {}).get("Code")
-        if isinstance(code, str):
-            return code
-    return type(exc).__name__
-
-
-def _error_message(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, Mapping):
-        message = response.get("Error", {}).get("Message")
-        if isinstance(message, str) and message:
-            return message
-    return str(exc)
-
-
-def _is_client_error(exc: Exception) -> bool:
-    from botocore.exceptions import ClientError
-
-    return isinstance(exc, ClientError)
-
-
-def _cut(text: str, max_bytes: int) -> str:
-    encoded = text.encode()
-    if len(encoded) <= max_bytes:
-        return text
-    return encoded[: max(0, max_bytes - 3)].decode(errors="ignore") + "..."
 
 
 @dataclass(frozen=True)
@@ -429,12 +399,13 @@ class EcsTaskRunner(Provider):
         try:
             reply = self.ecs.describe_task_definition(taskDefinition=name)
         except Exception as exc:
-            if not _is_client_error(exc):
+            error = aws_error(exc)
+            if error is None:
                 raise
-            code = _error_code(exc)
-            if code in ("ClientException", "TaskDefinitionNotFoundException", "InvalidParameterException"):
+            if error.code in ("ClientException", "TaskDefinitionNotFoundException", "InvalidParameterException"):
                 raise ProviderError(
-                    f"TaskDefinition {name} was not found in {self._region_name()} ({code}: {_error_message(exc)}); "
+                    f"TaskDefinition {name} was not found in {self._region_name()} ({error.code}: "
+                    f"{error.message or exc}); "
                     "set TaskDefinition to an existing family, family:revision or task definition ARN"
                 ) from exc
             raise
@@ -489,22 +460,24 @@ class EcsTaskRunner(Provider):
                 found.extend(arn for arn in page.get("taskArns", []) if arn not in found)
         except Exception as exc:
             self._raise_cluster_problem(exc, cluster)
-            if _is_client_error(exc) and _error_code(exc) == "AccessDeniedException":
+            error = aws_error(exc)
+            if error is not None and error.code == "AccessDeniedException":
                 # IAM checks the cluster (ecs:cluster) before ECS looks for it.
                 raise ProviderError(
-                    f"ListTasks on cluster {cluster} was denied: {_error_message(exc)} (the function's role "
+                    f"ListTasks on cluster {cluster} was denied: {error.message or exc} (the function's role "
                     "may use only the clusters in the cfnkit stack's AllowedClusterArns parameter)"
                 ) from exc
-            if _is_client_error(exc) and _error_code(exc) == "InvalidParameterException":
+            if error is not None and error.code == "InvalidParameterException":
                 # The clientToken still makes RunTask idempotent; this look-up is the first guard.
                 log.warning("ListTasks by startedBy was rejected; relying on RunTask's clientToken",
-                            extra={"fields": {"error": _error_message(exc)}})
+                            extra={"fields": {"error": error.message or str(exc)}})
                 return []
             raise
         return sorted(found)
 
     def _raise_cluster_problem(self, exc: Exception, cluster: str) -> None:
-        if _is_client_error(exc) and _error_code(exc) == "ClusterNotFoundException":
+        error = aws_error(exc)
+        if error is not None and error.code == "ClusterNotFoundException":
             raise ProviderError(
                 f"Cluster {cluster} was not found in {self._region_name()}; "
                 "set Cluster to the name or ARN of an existing ECS cluster"
@@ -565,9 +538,10 @@ class EcsTaskRunner(Provider):
     def _run_task_error(self, exc: Exception, wait: WaitState, attempt: int) -> list[str] | InProgress:
         """A RunTask error: the tasks a conflicting token started, a capacity retry, or ProviderError."""
         self._raise_cluster_problem(exc, wait.cluster)
-        if not _is_client_error(exc):
+        error = aws_error(exc)
+        if error is None:
             raise exc
-        code, message = _error_code(exc), _error_message(exc)
+        code, message = error.code, error.message or str(exc)
         if code == "AccessDeniedException":
             raise ProviderError(
                 f"RunTask was denied: {message} (the function's role needs ecs:RunTask on the "
@@ -615,15 +589,15 @@ class EcsTaskRunner(Provider):
         return f"cfnkit: stack {request.stack_name} resource {request.logical_id} stopped the task"
 
     def _stop_tasks(self, request: Request, cluster: str, tasks: Sequence[str]) -> str:
-        why = _cut(f"{self._stopped_by_us(request)} ({request.request_type.value} did not finish in time or failed)",
-                   STOP_REASON_MAX)
+        why = cut_utf8(f"{self._stopped_by_us(request)} ({request.request_type.value} did not finish in time or "
+                       "failed)", STOP_REASON_MAX)
         problems = []
         for arn in tasks:
             try:
                 self.ecs.stop_task(cluster=cluster, task=arn, reason=why)
             except Exception as exc:
                 log.exception("StopTask failed", extra={"fields": {"task": arn}})
-                problems.append(f"could not stop {arn} ({_error_code(exc)})")
+                problems.append(f"could not stop {arn} ({error_code(exc)})")
         if problems:
             return "; ".join(problems)
         return "task stopped" if len(tasks) == 1 else f"{len(tasks)} tasks stopped"
@@ -726,7 +700,7 @@ class EcsTaskRunner(Provider):
         others = [f"task {task_id(str(t['taskArn']))} container {c} {w.split(';')[0]}" for t, c, w in failures[1:]]
         if others:
             head += f". Also failed: {'; '.join(others)}"
-        head = _cut(head, REASON_BUDGET_BYTES // 2)
+        head = cut_utf8(head, REASON_BUDGET_BYTES // 2)
         budget = REASON_BUDGET_BYTES - len(head.encode()) - 2
         tail = self._log_tail(request, wait.logs.get(container), task, container, budget)
         return f"{head}. {tail}" if tail else head
@@ -746,9 +720,10 @@ class EcsTaskRunner(Provider):
             )
         except Exception as exc:
             log.warning("could not read the container's log", extra={"fields": {
-                "group": where.group, "stream": stream, "error": _error_code(exc)}})
-            return f"Logs: could not read {where.group} {stream} ({_error_code(exc)})"
-        messages = [_cut(str(e.get("message", "")).rstrip("\n"), MAX_LOG_LINE_BYTES) for e in reply.get("events", [])]
+                "group": where.group, "stream": stream, "error": error_code(exc)}})
+            return f"Logs: could not read {where.group} {stream} ({error_code(exc)})"
+        events = reply.get("events", [])
+        messages = [cut_utf8(str(e.get("message", "")).rstrip("\n"), MAX_LOG_LINE_BYTES) for e in events]
         if not messages:
             return f"Logs: {where.group} {stream} has no events"
         label = f"Last {{n}} log lines ({where.group} {stream}): "

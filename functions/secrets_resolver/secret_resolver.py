@@ -24,7 +24,6 @@ Contracts:
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
 import threading
@@ -46,6 +45,8 @@ from cfnkit import (
     get_logger,
     redactor,
 )
+from cfnkit.awserrors import AwsError, aws_error
+from cfnkit.protocol import as_text
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
@@ -61,7 +62,6 @@ DEFAULT_MAX_AGE_S = 5.0
 CACHE_SECONDS_ENV = "CFNKIT_SECRETS_CACHE_SECONDS"
 MAX_CACHE_SECONDS = 3600.0
 #: Values that are not secret and would mask ordinary log text if registered.
-_NOT_SECRET = frozenset({"true", "false", "null"})
 
 
 #: GetSecretValue's VersionId is 32 to 64 characters (botocore secretsmanager model,
@@ -161,19 +161,6 @@ class SecretCache:
             self._entries.clear()
 
 
-def _register(value: Any) -> None:
-    """Hand a fetched value to the redactor (strings, numbers, nested)."""
-    if isinstance(value, str):
-        if value not in _NOT_SECRET:
-            redactor.add(value)
-    else:
-        redactor.add_value(value)
-
-
-def _attribute_value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def _quoted(keys: Iterable[str]) -> str:
     return ", ".join(json.dumps(key, ensure_ascii=False) for key in keys)
 
@@ -224,10 +211,7 @@ class SecretsResolver(Provider):
 
     def physical_id(self, request: Request) -> str:
         """Stable for this stack, logical id and SecretId; never the value or the version."""
-        secret_id = str(request.properties["SecretId"])
-        material = f"{request.stack_id}\x1f{request.logical_id}\x1f{secret_id}"
-        digest = hashlib.sha256(material.encode()).hexdigest()[:12]
-        return f"{request.stack_name}-{request.logical_id}-{digest}"[-200:]
+        return request.default_physical_id(str(request.properties["SecretId"]))
 
     # -- reading --------------------------------------------------------------------
 
@@ -289,18 +273,18 @@ class SecretsResolver(Provider):
     @staticmethod
     def _register_fetched(fetched: Fetched) -> None:
         if fetched.string is not None:
-            _register(fetched.string)
+            redactor.add_value(fetched.string)
             try:
                 parsed = json.loads(fetched.string)
             except ValueError:
                 return
             if isinstance(parsed, dict):
                 for value in parsed.values():
-                    _register(value)
+                    redactor.add_value(value)
                     if not isinstance(value, str):
-                        _register(_attribute_value(value))
+                        redactor.add_value(as_text(value))
         if fetched.binary is not None:
-            _register(base64.b64encode(fetched.binary).decode("ascii"))
+            redactor.add_value(base64.b64encode(fetched.binary).decode("ascii"))
 
     # -- attributes -----------------------------------------------------------------
 
@@ -349,7 +333,7 @@ class SecretsResolver(Provider):
                 f"Secret {secret_id} has keys that Fn::GetAtt cannot address: {_quoted(unaddressable)}. "
                 "Attribute names may hold letters, digits, '_', '-' and single inner dots; " + fix + "."
             )
-        data = {key: _attribute_value(value) for key, value in parsed.items()}
+        data = {key: as_text(value) for key, value in parsed.items()}
         hint = (
             f"Secret {secret_id} gives {len(data)} keys; list only the keys this stack needs in the Keys property."
             if keys is None
@@ -377,9 +361,8 @@ class SecretsResolver(Provider):
         exc: Any,
     ) -> str:
         """The Reason for a failed GetSecretValue: what happened to which secret, and the fix."""
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        message = " ".join(str(error.get("Message", "")).split())
+        error = aws_error(exc) or AwsError("Unknown", "")
+        code, message = error.code, " ".join(error.message.split())
         said = f" (AWS said: {code}: {message})" if message else f" ({code})"
         region = self.client.meta.region_name
         if version_id is not None and version_stage is not None and code in (

@@ -79,11 +79,16 @@ class Request:
         material = "\x1f".join((self.stack_id, self.logical_id, self.request_id, *extra))
         return hashlib.sha256(material.encode()).hexdigest()[:length]
 
-    def default_physical_id(self) -> str:
-        """Create's default id: stable for this stack and logical id, never random."""
+    def default_physical_id(self, *extra: str) -> str:
+        """Create's default id: stable for this stack and logical id, never random.
+
+        extra: what else the id must follow (a provider whose resource is replaced when a
+        property changes passes that property's value; never a secret).
+        """
         import hashlib
 
-        digest = hashlib.sha256(f"{self.stack_id}\x1f{self.logical_id}".encode()).hexdigest()[:12]
+        material = "\x1f".join((self.stack_id, self.logical_id, *extra))
+        digest = hashlib.sha256(material.encode()).hexdigest()[:12]
         return f"{self.stack_name}-{self.logical_id}-{digest}"[-200:]
 
     def failed_create_id(self) -> str:
@@ -206,6 +211,12 @@ def cut_utf8(text: str, max_bytes: int) -> str:
     if max_bytes < len(_ELLIPSIS):  # no room for the marker: the head alone
         return encoded[: max(0, max_bytes)].decode(errors="ignore")
     return encoded[: max_bytes - len(_ELLIPSIS)].decode(errors="ignore") + _ELLIPSIS
+
+
+def as_text(value: Any) -> str:
+    """A JSON value as a string attribute or environment variable holds it: a string as it
+    is, anything else as compact JSON (`3`, `true`, `{"a":1}`)."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def check_physical_id(physical_id: str) -> str | None:

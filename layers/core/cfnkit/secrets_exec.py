@@ -32,6 +32,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
+from .awserrors import AwsError, aws_error
+from .protocol import as_text
 from .schema import describe
 
 PROG = "cfnkit-secrets-exec"
@@ -64,22 +66,16 @@ class SecretsProblem(Exception):
 
 
 
-def _variable(value: Any) -> str:
-    """A JSON value as the environment holds it: strings as they are, others JSON-encoded."""
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def _fetch(client: Any, secret_id: str) -> str:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         answer = client.get_secret_value(SecretId=secret_id)
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        hint = _HINTS.get(code)
+        error = aws_error(exc) or AwsError("Unknown", "")
+        hint = _HINTS.get(error.code)
         raise SecretsProblem(
-            f"cannot read secret {secret_id}: {code}: {error.get('Message', '')}" + (f" ({hint})" if hint else "")
+            f"cannot read secret {secret_id}: {error.code}: {error.message}" + (f" ({hint})" if hint else "")
         ) from None
     except BotoCoreError as exc:
         raise SecretsProblem(f"cannot read secret {secret_id}: {type(exc).__name__}: {exc}") from None
@@ -110,7 +106,7 @@ def _variables(secret_id: str, string: str) -> dict[str, str]:
             f"secret {secret_id} has keys that are not valid environment variable names: {names} "
             "(a name is letters, digits and '_', not starting with a digit)"
         )
-    variables = {key: _variable(value) for key, value in parsed.items()}
+    variables = {key: as_text(value) for key, value in parsed.items()}
     nul = [key for key, value in variables.items() if "\x00" in value]
     if nul:
         raise SecretsProblem(

@@ -13,6 +13,7 @@ from cfnkit.protocol import (
     RequestType,
     Response,
     Status,
+    as_text,
     check_physical_id,
     clean_reason,
     cut_utf8,
@@ -146,6 +147,22 @@ def test_default_physical_id_is_deterministic_and_names_stack_and_resource() -> 
     assert first.startswith("demo-stack-Db-")
     assert len(first) == len("demo-stack-Db-") + 12
     assert request(logical_id="Other").default_physical_id() != first
+
+
+def test_a_default_physical_id_can_follow_a_property() -> None:
+    plain = request().default_physical_id()
+    follows = request().default_physical_id("prod/db")
+    assert follows.startswith("demo-stack-Db-")
+    assert follows not in (plain, request().default_physical_id("prod/other"))
+    assert follows == request(request_id="r9").default_physical_id("prod/db")
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    ("as is", "as is"), ("", ""), (3, "3"), (2.5, "2.5"), (True, "true"), (None, "null"),
+    ({"a": [1, "é"]}, '{"a":[1,"é"]}'),
+])
+def test_as_text_keeps_strings_and_writes_other_values_as_compact_json(value: object, text: str) -> None:
+    assert as_text(value) == text
 
 
 def test_stack_name_of_a_non_arn_stack_id_is_the_id() -> None:
