@@ -13,13 +13,16 @@ botocore is imported only when this is called (it is in the Lambda runtime).
 from __future__ import annotations
 
 import functools
-import math
-import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from .errors import InvalidProperties, Problem
-from .schema import _FALSE, _TRUE, describe, did_you_mean
+from .schema import Boolean, Integer, Number, String, Type, describe, did_you_mean, parse_at
+
+#: Scalars CloudFormation sends as strings are coerced exactly as a schema would.
+_SCALARS: dict[str, Type] = {
+    "integer": Integer(), "long": Integer(), "float": Number(), "double": Number(), "boolean": Boolean(),
+}
 
 
 @functools.lru_cache(maxsize=16)
@@ -28,6 +31,13 @@ def _operation(service: str, operation: str) -> Any:
 
     model = botocore.session.get_session().get_service_model(service)
     return model.operation_model(operation)
+
+
+def _scalar(shape: Any) -> Type | None:
+    """The schema type a scalar member is coerced by (None: passed as given)."""
+    if shape.type_name == "string":
+        return String(choices=tuple(getattr(shape, "enum", None) or ()))
+    return _SCALARS.get(shape.type_name)
 
 
 def _join(path: str, name: str) -> str:
@@ -72,16 +82,8 @@ class _Converter:
             return "a list"
         if kind == "map":
             return "an object"
-        if kind in ("integer", "long"):
-            return "an integer"
-        if kind in ("float", "double"):
-            return "a number"
-        if kind == "boolean":
-            return "a boolean (true or false)"
-        enum = getattr(shape, "enum", None)
-        if enum:
-            return "one of " + ", ".join(enum)
-        return "a string"
+        scalar = _scalar(shape)
+        return scalar.expected if scalar is not None else "a string"
 
     def value(self, shape: Any, value: Any, path: str) -> Any:
         kind = shape.type_name
@@ -97,40 +99,10 @@ class _Converter:
                 self.problems.append(Problem(path, f"expected an object, got {describe(value)}"))
                 return None
             return {str(k): self.value(shape.value, v, _join(path, str(k))) for k, v in value.items()}
-        if kind in ("integer", "long"):
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,100}\s*", value):
-                return int(value)
-        elif kind in ("float", "double"):
-            if isinstance(value, int | float | str) and not isinstance(value, bool):
-                try:
-                    number = float(value)
-                except (ValueError, OverflowError):
-                    number = math.nan
-                if math.isfinite(number):
-                    return number
-                if not isinstance(value, str):
-                    self.problems.append(Problem(path, "expected a number, got a number out of range"))
-                    return None
-        elif kind == "boolean":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-                return value.strip().lower() in _TRUE
-        elif kind == "string":
-            if isinstance(value, str | int | float) and not isinstance(value, bool):
-                text = value if isinstance(value, str) else str(value)
-                enum = getattr(shape, "enum", None)
-                if enum and text not in enum:
-                    self.problems.append(Problem(path, f"expected {self.expected(shape)}"
-                                                       + did_you_mean(text, enum)))
-                    return None
-                return text
-        else:  # blob, timestamp: passed as given
+        scalar = _scalar(shape)
+        if scalar is None:  # blob, timestamp: passed as given
             return value
-        self.problems.append(Problem(path, f"expected {self.expected(shape)}, got {describe(value)}"))
-        return None
+        return parse_at(scalar, value, path, self.problems)
 
 
 def api_params(

@@ -208,7 +208,7 @@ class List(Type):
             raise Invalid(f"expected at most {self.max_items} item(s), got {len(value)}")
         out = []
         for index, item in enumerate(value):
-            out.append(_parse_at(self.item, item, f"{path}[{index}]", problems))
+            out.append(parse_at(self.item, item, f"{path}[{index}]", problems))
         return out
 
 
@@ -225,7 +225,7 @@ class Map(Type):
     def parse(self, value: Any, path: str, problems: list[Problem]) -> Any:
         if not isinstance(value, Mapping):
             raise Invalid(f"expected {self.expected}, got {describe(value)}")
-        return {k: _parse_at(self.value, v, _join(path, str(k)), problems) for k, v in value.items()}
+        return {k: parse_at(self.value, v, _join(path, str(k)), problems) for k, v in value.items()}
 
 
 @dataclass(frozen=True)
@@ -273,7 +273,7 @@ class Object(Type):
                 continue
             if spec.secret:
                 _register_secret(value[name])
-            out[name] = _parse_at(spec.type, value[name], sub, problems)
+            out[name] = parse_at(spec.type, value[name], sub, problems)
         for check in self.checks:
             for problem in check(value):
                 problems.append(Problem(_join(path, problem.path), problem.message))
@@ -290,7 +290,8 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path and name else path or name
 
 
-def _parse_at(kind: Type, value: Any, path: str, problems: list[Problem]) -> Any:
+def parse_at(kind: Type, value: Any, path: str, problems: list[Problem]) -> Any:
+    """kind.parse(value), with its problem recorded at path (and None returned) instead of raised."""
     try:
         return kind.parse(value, path, problems)
     except Invalid as exc:
@@ -332,7 +333,7 @@ class Schema:
             if name in properties and properties[name] is not None:
                 if spec.secret:
                     _register_secret(properties[name])
-                value = _parse_at(spec.type, properties[name], name, problems)
+                value = parse_at(spec.type, properties[name], name, problems)
                 if not problems:
                     out[name] = value
                     continue

@@ -1,4 +1,4 @@
-"""cfnkit.awsparams: PascalCase properties to botocore-typed parameters (issue 2 #9)."""
+"""cfnkit.awsparams: PascalCase properties to botocore-typed parameters, coerced as schemas coerce."""
 
 from __future__ import annotations
 
@@ -170,3 +170,21 @@ def test_numbers_python_cannot_hold_are_problems_not_crashes() -> None:
         "MetricData[0].Values[0]: expected a number, got a number out of range",
         "MetricData[0].Values[1]: expected a number, got a string",
     ]
+
+
+@pytest.mark.parametrize(("count", "coerced"), [("3", 3), (" 3 ", 3), (3, 3), (3.0, 3)])
+def test_integers_are_coerced_exactly_as_a_schema_integer(count: Any, coerced: int) -> None:
+    from cfnkit.schema import Integer, parse_at
+
+    assert api_params("ecs", "RunTask", {"TaskDefinition": "td", "Count": count})["count"] == coerced
+    assert parse_at(Integer(), count, "Count", []) == coerced
+
+
+@pytest.mark.parametrize("count", ["3.5", 3.5, True, "", "three"])
+def test_what_a_schema_integer_refuses_is_refused(count: Any) -> None:
+    from cfnkit.schema import Integer, parse_at
+
+    expected: list[Any] = []
+    parse_at(Integer(), count, "Count", expected)
+    assert problems({"TaskDefinition": "td", "Count": count}) == [str(p) for p in expected]
+    assert len(expected) == 1
