@@ -110,6 +110,20 @@ class String(Type):
         return text
 
 
+def _bounded(kind: str, minimum: float | None, maximum: float | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f"{kind} from {minimum} to {maximum}"
+    if minimum is not None:
+        return f"{kind} of at least {minimum}"
+    if maximum is not None:
+        return f"{kind} of at most {maximum}"
+    return kind
+
+
+def _outside(number: float, minimum: float | None, maximum: float | None) -> bool:
+    return (minimum is not None and number < minimum) or (maximum is not None and number > maximum)
+
+
 @dataclass(frozen=True)
 class Integer(Type):
     minimum: int | None = None
@@ -117,13 +131,7 @@ class Integer(Type):
 
     @property
     def expected(self) -> str:
-        if self.minimum is not None and self.maximum is not None:
-            return f"an integer from {self.minimum} to {self.maximum}"
-        if self.minimum is not None:
-            return f"an integer of at least {self.minimum}"
-        if self.maximum is not None:
-            return f"an integer of at most {self.maximum}"
-        return "an integer"
+        return _bounded("an integer", self.minimum, self.maximum)
 
     def parse(self, value: Any, path: str, problems: list[Problem]) -> Any:
         number: int | None = None
@@ -136,9 +144,7 @@ class Integer(Type):
             number = int(value)
         if number is None:
             raise Invalid(f"expected {self.expected}, got {describe(value)}")
-        if (self.minimum is not None and number < self.minimum) or (
-            self.maximum is not None and number > self.maximum
-        ):
+        if _outside(number, self.minimum, self.maximum):
             raise Invalid(f"expected {self.expected}, got a number out of range")
         return number
 
@@ -162,16 +168,8 @@ class Number(Type):
         if not math.isfinite(number):
             got = "a number out of range" if isinstance(value, int | float) else describe(value)
             raise Invalid(f"expected {self.expected}, got {got}")
-        if (self.minimum is not None and number < self.minimum) or (
-            self.maximum is not None and number > self.maximum
-        ):
-            if self.minimum is not None and self.maximum is not None:
-                bounds = f"from {self.minimum} to {self.maximum}"
-            elif self.minimum is not None:
-                bounds = f"of at least {self.minimum}"
-            else:
-                bounds = f"of at most {self.maximum}"
-            raise Invalid(f"expected a number {bounds}, got one out of range")
+        if _outside(number, self.minimum, self.maximum):
+            raise Invalid(f"expected {_bounded('a number', self.minimum, self.maximum)}, got one out of range")
         return number
 
 

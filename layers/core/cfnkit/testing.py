@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .sender import Delivery
 
@@ -247,87 +247,55 @@ def _request_id(*parts: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
 
 
-def _event(
-    request_type: str,
-    properties: Mapping[str, Any],
-    *,
-    response_url: str,
-    logical_id: str,
-    resource_type: str,
-    stack_id: str,
-    service_token: str,
-    service_timeout: int | None,
-    request_id: str | None,
-) -> dict[str, Any]:
+class EventOptions(TypedDict, total=False):
+    """What every event builder lets a test choose; the rest is fixed, deterministic data."""
+
+    response_url: str  # default http://127.0.0.1:9/response (nothing listens there)
+    logical_id: str  # default "Resource"
+    resource_type: str  # default "Custom::Resource"
+    stack_id: str  # default STACK_ID
+    service_token: str  # default SERVICE_TOKEN
+    service_timeout: int | None  # the ServiceTimeout property; default: not set
+    request_id: str | None  # default: derived from the type, logical id and properties
+
+
+def _event(request_type: str, properties: Mapping[str, Any], options: EventOptions) -> dict[str, Any]:
+    service_token = options.get("service_token", SERVICE_TOKEN)
+    logical_id = options.get("logical_id", "Resource")
     props: dict[str, Any] = {"ServiceToken": service_token, **properties}
+    service_timeout = options.get("service_timeout")
     if service_timeout is not None:
         props["ServiceTimeout"] = str(service_timeout)
     return {
         "RequestType": request_type,
         "ServiceToken": service_token,
-        "ResponseURL": response_url,
-        "StackId": stack_id,
-        "RequestId": request_id or _request_id(request_type, logical_id, json.dumps(properties, sort_keys=True,
-                                                                                     default=str)),
+        "ResponseURL": options.get("response_url", "http://127.0.0.1:9/response"),
+        "StackId": options.get("stack_id", STACK_ID),
+        "RequestId": options.get("request_id") or _request_id(
+            request_type, logical_id, json.dumps(properties, sort_keys=True, default=str)),
         "LogicalResourceId": logical_id,
-        "ResourceType": resource_type,
+        "ResourceType": options.get("resource_type", "Custom::Resource"),
         "ResourceProperties": props,
     }
 
 
-def create_event(
-    properties: Mapping[str, Any],
-    *,
-    response_url: str = "http://127.0.0.1:9/response",
-    logical_id: str = "Resource",
-    resource_type: str = "Custom::Resource",
-    stack_id: str = STACK_ID,
-    service_token: str = SERVICE_TOKEN,
-    service_timeout: int | None = None,
-    request_id: str | None = None,
-) -> dict[str, Any]:
+def create_event(properties: Mapping[str, Any], **options: Unpack[EventOptions]) -> dict[str, Any]:
     """A Create event, as CloudFormation sends it (deterministic RequestId)."""
-    return _event("Create", properties, response_url=response_url, logical_id=logical_id,
-                  resource_type=resource_type, stack_id=stack_id, service_token=service_token,
-                  service_timeout=service_timeout, request_id=request_id)
+    return _event("Create", properties, options)
 
 
-def update_event(
-    properties: Mapping[str, Any],
-    old_properties: Mapping[str, Any],
-    physical_id: str,
-    *,
-    response_url: str = "http://127.0.0.1:9/response",
-    logical_id: str = "Resource",
-    resource_type: str = "Custom::Resource",
-    stack_id: str = STACK_ID,
-    service_token: str = SERVICE_TOKEN,
-    service_timeout: int | None = None,
-    request_id: str | None = None,
-) -> dict[str, Any]:
-    event = _event("Update", properties, response_url=response_url, logical_id=logical_id,
-                   resource_type=resource_type, stack_id=stack_id, service_token=service_token,
-                   service_timeout=service_timeout, request_id=request_id)
+def update_event(properties: Mapping[str, Any], old_properties: Mapping[str, Any], physical_id: str,
+                 **options: Unpack[EventOptions]) -> dict[str, Any]:
+    """An Update event from old_properties to properties of the resource physical_id."""
+    event = _event("Update", properties, options)
     event["PhysicalResourceId"] = physical_id
-    event["OldResourceProperties"] = {"ServiceToken": service_token, **old_properties}
+    event["OldResourceProperties"] = {"ServiceToken": event["ServiceToken"], **old_properties}
     return event
 
 
-def delete_event(
-    properties: Mapping[str, Any],
-    physical_id: str,
-    *,
-    response_url: str = "http://127.0.0.1:9/response",
-    logical_id: str = "Resource",
-    resource_type: str = "Custom::Resource",
-    stack_id: str = STACK_ID,
-    service_token: str = SERVICE_TOKEN,
-    service_timeout: int | None = None,
-    request_id: str | None = None,
-) -> dict[str, Any]:
-    event = _event("Delete", properties, response_url=response_url, logical_id=logical_id,
-                   resource_type=resource_type, stack_id=stack_id, service_token=service_token,
-                   service_timeout=service_timeout, request_id=request_id)
+def delete_event(properties: Mapping[str, Any], physical_id: str, **options: Unpack[EventOptions]) -> dict[str, Any]:
+    """A Delete event for the resource physical_id."""
+    event = _event("Delete", properties, options)
     event["PhysicalResourceId"] = physical_id
     return event
 
