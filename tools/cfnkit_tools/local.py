@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from cfnkit.budget import MAX_HOPS
 from cfnkit.testing import ResponseServer
 from cfnkit.waiter import LOCAL_CONTINUATION_ENV
 
@@ -30,8 +31,9 @@ from .functions import FunctionSpec
 
 #: Lambda's init phase may take this long before the handler's own timeout starts.
 INIT_ALLOWANCE_S = 10.0
-#: A runaway guard for the emulator itself (the core stops at 200 hops).
-MAX_LOCAL_HOPS = 250
+#: A runaway guard for the emulator itself: one invocation more than the core ever
+#: chains (hop 0 plus MAX_HOPS continuations), so the core's own limit is what shows.
+MAX_LOCAL_HOPS = MAX_HOPS + 1
 MASK = "****"
 
 

@@ -13,7 +13,7 @@ import enum
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import MalformedEvent
@@ -311,12 +311,12 @@ def encode_response(response: Response, *, oversize_hint: str = "") -> tuple[byt
     reason = clean_reason(response.reason)
     if response.status is Status.FAILED and not reason:
         reason = "FAILED without a reason"
-    response = _replace(response, reason="")
+    response = replace(response, reason="")
     body = _dump(response.document())
     if len(body) > MAX_BODY_BYTES and response.data and response.status is Status.SUCCESS:
-        size = len(_dump(_replace(response, reason=reason).document()))
+        size = len(_dump(replace(response, reason=reason).document()))
         reason = too_large_reason(size, response.data, oversize_hint)
-        response = _replace(response, status=Status.FAILED, data=None)
+        response = replace(response, status=Status.FAILED, data=None)
         body = _dump(response.document())
     # Room the Reason is guaranteed: all of a short one, the head of a long one.
     reserve = 0
@@ -324,7 +324,7 @@ def encode_response(response: Response, *, oversize_hint: str = "") -> tuple[byt
         reserve = min(len(json.dumps(reason, ensure_ascii=False).encode()), MIN_REASON_BYTES)
     if len(body) > MAX_BODY_BYTES - reserve and response.data:
         # CloudFormation ignores the Data of a FAILED answer; the Reason is what the user reads.
-        response = _replace(response, data=None)
+        response = replace(response, data=None)
         body = _dump(response.document())
     if len(body) > MAX_BODY_BYTES - reserve:
         # Only a malformed event has identifiers this long; CloudFormation would reject
@@ -332,17 +332,17 @@ def encode_response(response: Response, *, oversize_hint: str = "") -> tuple[byt
         response = _shrink_identifiers(response, MAX_BODY_BYTES - reserve)
         body = _dump(response.document())
     budget = MAX_BODY_BYTES - len(body)
-    final = _replace(response, reason=reason)
+    final = replace(response, reason=reason)
     body = _dump(final.document())
     if len(body) <= MAX_BODY_BYTES:
         return body, final
     # Each byte of the Reason costs at least one byte of JSON, escapes cost more:
     # find the longest head of the Reason whose encoded document fits.
     low, high = 0, budget
-    best = _replace(response, reason=cut_utf8(reason, 0))
+    best = replace(response, reason=cut_utf8(reason, 0))
     while low <= high:
         middle = (low + high) // 2
-        candidate = _replace(response, reason=cut_utf8(reason, middle))
+        candidate = replace(response, reason=cut_utf8(reason, middle))
         if len(_dump(candidate.document())) <= MAX_BODY_BYTES:
             best, low = candidate, middle + 1
         else:
@@ -360,11 +360,5 @@ def _shrink_identifiers(response: Response, limit: int) -> Response:
         values = {name: getattr(response, name) for name in names}
         longest = max(names, key=lambda name: len(_dump({"": values[name]})))
         text = values[longest]
-        response = _replace(response, **{longest: text[: len(text) // 2]})
+        response = replace(response, **{longest: text[: len(text) // 2]})
     return response
-
-
-def _replace(response: Response, **changes: Any) -> Response:
-    from dataclasses import replace
-
-    return replace(response, **changes)

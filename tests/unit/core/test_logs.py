@@ -1,4 +1,4 @@
-"""cfnkit.logs: JSON lines with request ids, and redaction everywhere (issue 2 #10)."""
+"""cfnkit.logs: JSON lines with request ids, and redaction everywhere."""
 
 from __future__ import annotations
 

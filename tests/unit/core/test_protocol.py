@@ -1,4 +1,4 @@
-"""cfnkit.protocol: request parsing (issue 2 #1) and response limits (#4)."""
+"""cfnkit.protocol: request parsing, and responses kept within the protocol's limits."""
 
 from __future__ import annotations
 

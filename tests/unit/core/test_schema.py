@@ -1,4 +1,4 @@
-"""cfnkit.schema: declarative properties, coercion, every problem with its path (issue 2 #8)."""
+"""cfnkit.schema: declarative properties, coercion, every problem with its path."""
 
 from __future__ import annotations
 

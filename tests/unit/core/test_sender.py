@@ -1,4 +1,4 @@
-"""cfnkit.sender: PUT with retries, bounded by attempts and the deadline (issue 2 #5).
+"""cfnkit.sender: PUT with retries, bounded by attempts and the deadline.
 
 The HTTP tests talk to cfnkit.testing.ResponseServer on 127.0.0.1; backoff math
 uses a FakeClock and a seeded random.Random so nothing sleeps for real.

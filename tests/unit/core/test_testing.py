@@ -1,4 +1,4 @@
-"""cfnkit.testing: the fakes users test their providers with (issue 2 #11)."""
+"""cfnkit.testing: the fakes users test their providers with."""
 
 from __future__ import annotations
 
