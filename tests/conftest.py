@@ -1,4 +1,4 @@
-"""Fixtures every test tier shares."""
+"""Fixtures every test tier shares (the helpers behind them are in tests/support.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 from cfnkit.logs import BODY_LOGGERS, LOGGER_NAME, redactor
 from cfnkit.testing import ResponseServer
 from hypothesis import HealthCheck, settings
+
+from tests.support import use_fake_credentials
 
 # Property tests give the same result on every machine: "ci" (the default everywhere, and
 # what CI=true selects) derandomizes the examples and reads no local example database, and
@@ -28,8 +30,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
 
 @pytest.fixture(autouse=True)
 def _isolated_logging() -> Iterator[None]:
-    """Each test starts with no registered secrets and leaves log levels as it found them."""
-    names = [LOGGER_NAME, "", "botocore", "boto3", *BODY_LOGGERS]
+    """Each test starts with no registered secrets and leaves every logger's level as it found it."""
+    names = {LOGGER_NAME, "", "botocore", "boto3", *BODY_LOGGERS, *logging.root.manager.loggerDict}
     levels = {name: logging.getLogger(name).level for name in names}
     redactor.clear()
     yield
@@ -43,3 +45,9 @@ def server() -> Iterator[ResponseServer]:
     """A real HTTP server on 127.0.0.1 standing in for the presigned ResponseURL."""
     with ResponseServer() as running:
         yield running
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake AWS credentials and region (moto's); no profile."""
+    use_fake_credentials(monkeypatch)

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.iam.authz import ACCOUNT, authorized, deploy_parameters
+from tests.support import REGION
 
-REGION = "us-east-1"
 ECS = f"arn:aws:ecs:{REGION}:{ACCOUNT}"
 #: The deploy docs' parameters for these tests' names: cluster todobackend, their task
 #: definition families, and secrets under todobackend/.

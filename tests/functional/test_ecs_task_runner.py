@@ -6,9 +6,7 @@ a scripted fake clock runs its actions at chosen seconds of the wait, so no test
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -27,14 +25,13 @@ from cfnkit.testing import (
 )
 from cfnkit_tools.ecs_agent import EcsAgent
 from ecs_runner import EcsTaskRunner, client_config
-from moto import mock_aws
 
 from tests.awsrules import EcsRules
 from tests.functional.conftest import ANY_CLUSTER
+from tests.support import REGION, load_app, moto_ecs
 
 pytestmark = pytest.mark.functional
 
-REGION = "us-east-1"
 CLUSTER = "todobackend"
 LOG_GROUP = "/todobackend/ecs"
 LOGICAL_ID = "MigrateTask"
@@ -111,18 +108,13 @@ class Aws:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        EcsAgent.hold()
+def aws(aws_env: None) -> Iterator[Aws]:
+    with moto_ecs():
         try:
             Aws.active = Aws()
             yield Aws.active
         finally:
             Aws.active = None
-            EcsAgent.release()
 
 
 def run(event: dict[str, Any], clock: FakeClock, *, invoker: RecordingInvoker | None = None,
@@ -498,12 +490,7 @@ def test_missing_log_stream_still_reports_the_exit_code(aws: Aws, server: Respon
 
 
 def test_lambda_handler_wires_the_runner(aws: Aws, server: ResponseServer) -> None:
-    path = Path(__file__).parents[2] / "functions" / "ecs_task_runner" / "app.py"
-    spec = importlib.util.spec_from_file_location("ecs_task_runner_app_under_test", path)
-    assert spec is not None
-    assert spec.loader is not None
-    app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
+    app = load_app("ecs_task_runner", "ecs_task_runner_app_under_test")
     event = delete_event(aws.properties(Cluster="already-deleted"), "pid-1", response_url=server.url)
     app.handler(event, FakeContext(30))
     body = answer(server)

@@ -30,7 +30,7 @@ CHILD = (
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def moto_server() -> Iterator[str]:
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
@@ -39,8 +39,8 @@ def server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def secrets(server: str) -> Any:
-    client = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=server,
+def secrets(moto_server: str) -> Any:
+    client = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=moto_server,
                           aws_access_key_id="testing", aws_secret_access_key="testing")
     client.create_secret(Name="todobackend/credentials",
                          SecretString=json.dumps({"MYSQL_PASSWORD": TRICKY, "SECRET_KEY": "E2]eTfO~8Z5)&0SlR"}))
@@ -49,12 +49,12 @@ def secrets(server: str) -> Any:
     return client
 
 
-def run(command: list[str], server: str, secret_ids: str, tmp_path: Path, *names: str) -> tuple[Any, Any]:
+def run(command: list[str], moto_server: str, secret_ids: str, tmp_path: Path, *names: str) -> tuple[Any, Any]:
     out = tmp_path / "child.json"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(CORE),
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER": server,
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_server,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -75,9 +75,9 @@ def decoded(child: dict[str, Any]) -> dict[str, str]:
 
 @pytest.mark.parametrize("command", [[sys.executable, "-m", "cfnkit.secrets_exec"], [str(SCRIPT)]],
                          ids=["python-m", "console-script"])
-def test_values_arrive_byte_for_byte_in_the_execd_command(server: str, secrets: Any, tmp_path: Path,
+def test_values_arrive_byte_for_byte_in_the_execd_command(moto_server: str, secrets: Any, tmp_path: Path,
                                                           command: list[str]) -> None:
-    (code, pid, _, stderr), child = run(command, server, "todobackend/credentials", tmp_path,
+    (code, pid, _, stderr), child = run(command, moto_server, "todobackend/credentials", tmp_path,
                                         "MYSQL_PASSWORD", "SECRET_KEY")
     assert code == 0, stderr
     assert child["env"]["MYSQL_PASSWORD"] == TRICKY.encode().hex()
@@ -87,8 +87,8 @@ def test_values_arrive_byte_for_byte_in_the_execd_command(server: str, secrets: 
     assert stderr == "cfnkit-secrets-exec: secret todobackend/credentials: set MYSQL_PASSWORD, SECRET_KEY\n"
 
 
-def test_later_secret_wins_and_the_override_is_reported(server: str, secrets: Any, tmp_path: Path) -> None:
-    (code, _, _, stderr), child = run([sys.executable, "-m", "cfnkit.secrets_exec"], server,
+def test_later_secret_wins_and_the_override_is_reported(moto_server: str, secrets: Any, tmp_path: Path) -> None:
+    (code, _, _, stderr), child = run([sys.executable, "-m", "cfnkit.secrets_exec"], moto_server,
                                       "todobackend/credentials\ntodobackend/override", tmp_path, "SECRET_KEY")
     assert code == 0
     assert decoded(child) == {"SECRET_KEY": "later-wins"}
@@ -96,8 +96,8 @@ def test_later_secret_wins_and_the_override_is_reported(server: str, secrets: An
             "todobackend/credentials\n") in stderr
 
 
-def test_bad_key_stops_before_exec(server: str, secrets: Any, tmp_path: Path) -> None:
-    (code, _, stdout, stderr), child = run([sys.executable, "-m", "cfnkit.secrets_exec"], server,
+def test_bad_key_stops_before_exec(moto_server: str, secrets: Any, tmp_path: Path) -> None:
+    (code, _, stdout, stderr), child = run([sys.executable, "-m", "cfnkit.secrets_exec"], moto_server,
                                            "todobackend/credentials todobackend/bad-keys", tmp_path)
     assert (code, child, stdout) == (1, None, "")
     assert stderr.splitlines()[-1] == (
@@ -107,8 +107,8 @@ def test_bad_key_stops_before_exec(server: str, secrets: Any, tmp_path: Path) ->
     assert TRICKY not in stderr
 
 
-def test_missing_secret_stops_before_exec(server: str, secrets: Any, tmp_path: Path) -> None:
-    (code, _, _, stderr), child = run([sys.executable, "-m", "cfnkit.secrets_exec"], server,
+def test_missing_secret_stops_before_exec(moto_server: str, secrets: Any, tmp_path: Path) -> None:
+    (code, _, _, stderr), child = run([sys.executable, "-m", "cfnkit.secrets_exec"], moto_server,
                                       "todobackend/missing", tmp_path)
     assert (code, child) == (1, None)
     assert stderr == (

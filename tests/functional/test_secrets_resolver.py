@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -15,34 +13,23 @@ from cfnkit.logs import redactor
 from cfnkit.testing import FakeContext, ResponseServer, create_event, delete_event, update_event
 from moto import mock_aws
 
+from tests.support import load_app
+
 pytestmark = pytest.mark.functional
 
-APP = Path(__file__).resolve().parents[2] / "functions" / "secrets_resolver" / "app.py"
 SECRET_ID = "todobackend/credentials"
 VERSION_1 = "11111111-1111-4111-8111-111111111111"
 VERSION_2 = "22222222-2222-4222-8222-222222222222"
 PHYSICAL_ID = "demo-stack-Secrets-aa15fc96b238"
 
 
-def load_app() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("secrets_resolver_app_functional", APP)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def app() -> ModuleType:
-    return load_app()
+    return load_app("secrets_resolver", "secrets_resolver_app_functional")
 
 
 @pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch, app: ModuleType) -> Iterator[Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
+def client(aws_env: None, app: ModuleType) -> Iterator[Any]:
     app._CACHE.clear()
     with mock_aws():
         import boto3
@@ -50,12 +37,6 @@ def client(monkeypatch: pytest.MonkeyPatch, app: ModuleType) -> Iterator[Any]:
         yield boto3.client("secretsmanager", region_name="us-east-1")
     app._CACHE.clear()
     redactor.clear()
-
-
-@pytest.fixture
-def server() -> Iterator[ResponseServer]:
-    with ResponseServer() as response_server:
-        yield response_server
 
 
 def invoke(app: ModuleType, server: ResponseServer, event: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,6 @@ after setup, so a pass means the resolver registered the value before anything l
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -28,6 +27,8 @@ from cfnkit.logs import BODY_LOGGERS, redactor
 from cfnkit.testing import FakeContext, ResponseServer, create_event, delete_event, update_event
 from moto import mock_aws
 from secret_resolver import SecretsResolver
+
+from tests.support import load_app
 
 pytestmark = pytest.mark.functional
 
@@ -109,25 +110,7 @@ def leaks(capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
 
 @pytest.fixture(scope="module")
 def app() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("secrets_resolver_app_leaks", APP)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture
-def server() -> Iterator[ResponseServer]:
-    with ResponseServer() as response_server:
-        yield response_server
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
+    return load_app("secrets_resolver", "secrets_resolver_app_leaks")
 
 
 def create(url: str, **props: Any) -> dict[str, Any]:
@@ -197,7 +180,7 @@ MOTO_PATHS = {
 
 
 @pytest.mark.parametrize("name", list(MOTO_PATHS))
-def test_canary_never_leaks_through_the_handler(name: str, app: ModuleType, aws: None, server: ResponseServer,
+def test_canary_never_leaks_through_the_handler(name: str, app: ModuleType, aws_env: None, server: ResponseServer,
                                                 leaks: Leaks) -> None:
     path = MOTO_PATHS[name]
     with mock_aws():

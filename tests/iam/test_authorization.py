@@ -24,7 +24,6 @@ from cfnkit.waiter import LambdaInvoker
 from cfnkit_tools.ecs_agent import EcsAgent
 from cfnkit_tools.events import ConsumerStack
 from ecs_runner import EcsTaskRunner, client_config
-from moto import mock_aws
 from secret_resolver import SecretsResolver
 
 from tests.awsrules import EcsRules
@@ -38,11 +37,11 @@ from tests.iam.authz import (
     recording,
     role_policies,
 )
+from tests.support import REGION, moto_ecs
 
 pytestmark = pytest.mark.functional
 
 ROOT = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
 STACK = "todobackend"
 TASK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/todobackend-ApplicationTaskRole-1A2B3C"
 EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/todobackend-TaskExecutionRole-4D5E6F"
@@ -103,16 +102,9 @@ class Example:
 
 
 @pytest.fixture
-def example(monkeypatch: pytest.MonkeyPatch) -> Iterator[Example]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        EcsAgent.hold()
-        try:
-            yield Example()
-        finally:
-            EcsAgent.release()
+def example(aws_env: None) -> Iterator[Example]:
+    with moto_ecs():
+        yield Example()
 
 
 def run_migrate(example: Example, event: dict[str, Any], clock: ScriptedClock, *, timeout: float = 900.0,

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from tests.iam.authz import ACCOUNT, authorized, deploy_parameters
-
-REGION = "us-east-1"
+from tests.support import REGION
 
 
 @dataclass
@@ -95,11 +94,3 @@ def _providers_calls_are_authorized() -> Iterator[None]:
     with authorized(IAM_PARAMETERS):
         yield
 
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)

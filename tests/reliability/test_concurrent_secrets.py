@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -16,20 +13,11 @@ from cfnkit.testing import FakeContext, ResponseServer, create_event
 from moto import mock_aws
 
 from tests.reliability.faults import CANARY, assert_no_canary
+from tests.support import load_app
 
 pytestmark = pytest.mark.functional
 
 COUNT = 50
-APP = Path(__file__).resolve().parents[2] / "functions" / "secrets_resolver" / "app.py"
-
-
-def load_app() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("reliability_secrets_app", APP)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -46,7 +34,7 @@ def test_fifty_secrets_resolved_concurrently_are_each_answered_once(
     world: ResponseServer, capfd: pytest.CaptureFixture[str], matrix: Callable[..., None]
 ) -> None:
     matrix(f"{COUNT} secrets resolved concurrently (threads, one warm app.py)", f"{COUNT} SUCCESS, 1 each, no leak")
-    app = load_app()
+    app = load_app("secrets_resolver", "reliability_secrets_app")
     errors: list[BaseException] = []
 
     def resolve(i: int) -> None:

@@ -20,14 +20,13 @@ from cfnkit.sender import HttpSender
 from cfnkit.testing import FakeContext, ResponseServer, ScriptedClock, create_event
 from cfnkit_tools.ecs_agent import EcsAgent
 from ecs_runner import EcsTaskRunner, client_config
-from moto import mock_aws
 
 from tests.awsrules import EcsRules
 from tests.reliability.faults import CANARY, BlockingClock, DeadSender, assert_no_canary
+from tests.support import REGION, moto_ecs
 
 pytestmark = pytest.mark.functional
 
-REGION = "us-east-1"
 CLUSTER = "faults"
 
 
@@ -96,12 +95,8 @@ class Ecs:
 
 @pytest.fixture
 def ecs(aws_env: None) -> Iterator[Ecs]:
-    with mock_aws():
-        EcsAgent.hold()
-        try:
-            yield Ecs()
-        finally:
-            EcsAgent.release()
+    with moto_ecs():
+        yield Ecs()
 
 
 def migrate_event(url: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ deadline) or a listener that never answers (the read timeout is cut to the deadl
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import threading
@@ -18,6 +17,8 @@ from typing import Any
 import pytest
 from cfnkit.testing import FakeContext
 from moto import mock_aws
+
+from tests.support import load_app
 
 #: A short Lambda timeout keeps the suite quick; the bound is what matters, not its size.
 LAMBDA_TIMEOUT_S = 3.0
@@ -30,15 +31,7 @@ EVENT_FILES = [f"{function}/{kind}.json" for function in ("ecs_task_runner", "se
 
 
 @pytest.fixture(autouse=True)
-def _aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def _aws(aws_env: None) -> Iterator[None]:
     with mock_aws():
         yield
 
@@ -61,13 +54,7 @@ def silent_port() -> Iterator[int]:
 
 
 def load_handler(root: Path, function: str) -> Callable[[dict[str, Any], Any], Any]:
-    path = root / "functions" / function / "app.py"
-    spec = importlib.util.spec_from_file_location(f"cfnkit_delivery_test_{function}_app", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    handler: Callable[[dict[str, Any], Any], Any] = module.handler
+    handler: Callable[[dict[str, Any], Any], Any] = load_app(function, f"cfnkit_delivery_test_{function}_app").handler
     return handler
 
 

@@ -18,11 +18,8 @@ class Ran:
 
 
 @pytest.fixture
-def cfnkit(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
+def cfnkit(aws_env: None) -> Callable[..., Ran]:
     """cfnkit(*args) -> Ran(code, out, err), with moto-style fake credentials in the environment."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
     def call(*args: str) -> Ran:
         out, err = io.StringIO(), io.StringIO()

@@ -14,10 +14,7 @@ LOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "/demo", "awslogs-s
 
 
 @pytest.fixture
-def ecs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(name, value)
+def ecs(aws_env: None) -> Iterator[Any]:
     with mock_aws():
         client: Any = boto3.client("ecs", region_name="us-east-1")
         client.create_cluster(clusterName="demo")

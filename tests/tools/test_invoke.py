@@ -258,9 +258,7 @@ class Terminal(io.StringIO):
 
 
 def test_a_terminal_gets_a_live_line_with_elapsed_time_invocation_and_task_status(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch: pytest.MonkeyPatch, aws_env: None) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm")
     out, err = Terminal(), Terminal()

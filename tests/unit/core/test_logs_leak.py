@@ -125,11 +125,8 @@ class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def everything_at_debug(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+def everything_at_debug(aws_env: None, capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
     # Depends on capfd so the root handler below writes to the captured stderr.
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     logs.install("DEBUG")
     root = logging.getLogger()
     handler = CurrentStderr()  # like the Lambda runtime's handler on the root logger

@@ -306,13 +306,6 @@ def test_continuation_round_trip() -> None:
 
 # -- LambdaInvoker ------------------------------------------------------------------------
 
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-
-
 @pytest.mark.usefixtures("aws_env")
 def test_lambda_invoker_invokes_asynchronously_with_the_event() -> None:
     client = boto3.client("lambda")

@@ -11,10 +11,8 @@ from botocore.stub import Stubber
 
 
 @pytest.fixture(autouse=True)
-def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+def _credentials(aws_env: None) -> None:
+    """Every test here builds boto3 clients: fake credentials for all of them (tests/conftest.py)."""
 
 
 @pytest.fixture
