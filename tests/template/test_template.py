@@ -20,21 +20,25 @@ def test_template_is_sam_with_exactly_the_two_functions(template: dict[str, Any]
     assert set(functions) == set(EXPECTED_FUNCTIONS)
 
 
-def test_core_layer_is_built_as_python_package_for_python313_arm64(template: dict[str, Any]) -> None:
+def test_core_layer_is_built_by_its_makefile_for_python313_arm64(template: dict[str, Any]) -> None:
     layer = template["Resources"]["CoreLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     props = layer["Properties"]
     assert props["ContentUri"] == "layers/core"
     assert props["CompatibleRuntimes"] == ["python3.13"]
     assert props["CompatibleArchitectures"] == ["arm64"]
-    # BuildMethod python3.13 copies layers/core into python/, so the layer imports as `cfnkit`.
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    # layers/core/Makefile copies the Lambda side of the core into python/cfnkit.
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
     assert layer["Metadata"]["BuildArchitecture"] == "arm64"
 
 
-def test_core_layer_requirements_install_nothing(root: Path) -> None:
-    lines = (root / "layers/core/requirements.txt").read_text().splitlines()
-    assert [line for line in lines if line.strip() and not line.strip().startswith("#")] == []
+def test_core_layer_makefile_has_the_target_sam_build_runs_and_installs_nothing(root: Path) -> None:
+    makefile = (root / "layers/core/Makefile").read_text()
+    assert "\nbuild-CoreLayer:\n" in makefile  # sam build runs build-<logical id>
+    assert "NOT_IN_LAYER := cfnkit/testing.py cfnkit/secrets_exec.py" in makefile
+    recipe = [line.strip() for line in makefile.splitlines() if line.startswith("\t")]
+    assert [line.split()[0] for line in recipe] == ["mkdir", "cp"]  # copies; installs nothing
+    assert not (root / "layers/core/requirements.txt").exists()  # the core is stdlib only
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_FUNCTIONS))
