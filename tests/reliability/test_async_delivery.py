@@ -23,12 +23,11 @@ from cfnkit.budget import LOOP_DETECTION_INVOCATIONS
 from cfnkit.sender import Delivery, HttpSender
 from cfnkit.testing import FakeContext, ResponseServer, ScriptedClock
 from cfnkit_tools.cfn_yaml import load_template
-from cfnkit_tools.ecs_agent import EcsAgent
 from ecs_runner import EcsTaskRunner
-from moto import mock_aws
 
 from tests.reliability.faults import Killed
 from tests.reliability.test_ecs_faults import Ecs, migrate_event
+from tests.support import moto_ecs
 
 pytestmark = pytest.mark.functional
 
@@ -40,12 +39,8 @@ RECURSIVE_LOOP = RUNNER["Properties"]["RecursiveLoop"]
 @pytest.fixture
 def ecs(aws_env: None) -> Iterator[Ecs]:
     """The fault matrix's moto ECS (tests/reliability/test_ecs_faults.py), with ECS's rules."""
-    with mock_aws():
-        EcsAgent.hold()
-        try:
-            yield Ecs()
-        finally:
-            EcsAgent.release()
+    with moto_ecs():
+        yield Ecs()
 
 
 @dataclass
