@@ -27,6 +27,7 @@ from .events import ConsumerStack
 from .functions import FunctionSpec, read_function
 from .invoke import format_response
 from .local import Invocation, LocalLambda, Progress
+from .term import Term
 
 STACK = Path("examples/todobackend/stack.yaml")
 TEMPLATE = Path("template.yaml")
@@ -313,10 +314,8 @@ class Demo:
                 f"{outcome.invocation.seconds:.1f}s", str(len(outcome.invocation.hops)),
                 short_reason(reason),
             ))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-        for row in rows:
-            print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-                  + "  " + row[-1], file=self.out)
+        # Aligned; on a terminal the header is bold and the outcome column green or red.
+        Term(self.out).table(rows, header=True, styles={3: "status"})
         failed = [o for o in outcomes if not o.ok]
         if failed:
             print(f"\n{len(failed)} of {len(outcomes)} steps did NOT end as expected ({total:.1f} s).", file=self.out)

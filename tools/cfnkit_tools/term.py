@@ -70,7 +70,7 @@ class Term:
         """Rows with aligned columns (the last column is not padded, so a long value is not wrapped oddly).
 
         styles: column index -> a style for that column; "status" styles a cell by its first
-        word (SUCCESS green, FAILED red).
+        word (SUCCESS green, FAILED red), and a cell marked "(!)" (not what was expected) red.
         """
         if not rows:
             return
@@ -105,5 +105,7 @@ class Term:
 
 def _cell_style(style: str | None, cell: str) -> str | None:
     if style == "status":
+        if "(!)" in cell:  # an outcome other than the expected one
+            return "error"
         return STYLES.get(cell.split(" ", 1)[0]) if cell else None
     return style
