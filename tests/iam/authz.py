@@ -32,6 +32,9 @@ ROLE_OF_CODE = {
     ROOT / "functions" / "secrets_resolver": "SecretsResolverRole",
 }
 CORE = ROOT / "layers" / "core" / "cfnkit"
+#: The running venv, wherever it is (CI's .venv-py313 is inside the repository): its packages
+#: (botocore's own frames) are neither a test nor a tool.
+VENV = Path(sys.prefix).resolve()
 #: The deploy docs' parameters (docs/deploy.md, "Deploy"), for a stack named `stack` that
 #: runs tasks on cluster `cluster` from task definition family `<stack>-migrate`.
 DEPLOY_DOC_PARAMETERS = {
@@ -77,7 +80,7 @@ def _role_of_frames() -> str | None:
             for code, role in ROLE_OF_CODE.items():
                 if source.is_relative_to(code):
                     return role
-        elif path.is_relative_to(ROOT) and not path.is_relative_to(ROOT / ".venv"):
+        elif path.is_relative_to(ROOT) and not path.is_relative_to(ROOT / ".venv") and not path.is_relative_to(VENV):
             return None  # a test or a tool set something up
         frame = frame.f_back
     return None

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import botocore.session
 import pytest
 from cfnkit.awsparams import api_params
 from cfnkit.errors import InvalidProperties
+
+#: The enum as the installed botocore models it (CI also runs these tests on the older botocore
+#: of the Lambda runtime, whose model lists fewer launch types).
+LAUNCH_TYPES = ", ".join(botocore.session.get_session().get_service_model("ecs").shape_for("LaunchType").enum)
 
 CANARY = "Zq9-canary-value-7731"
 
@@ -68,7 +73,7 @@ def test_wrong_types_are_reported_with_paths_never_values() -> None:
     assert found == [
         "Count: expected an integer, got a string",
         "EnableExecuteCommand: expected a boolean (true or false), got a string",
-        "LaunchType: expected one of EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES",
+        f"LaunchType: expected one of {LAUNCH_TYPES}",
         "NetworkConfiguration.AwsvpcConfiguration.Subnets: expected a list, got a string",
         "Overrides.ContainerOverrides[0].Cpu: expected an integer, got a list",
         "Tags: expected a list, got an object",
