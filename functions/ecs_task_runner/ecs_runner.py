@@ -476,8 +476,7 @@ class EcsTaskRunner(Provider):
         return sorted(found)
 
     def _raise_cluster_problem(self, exc: Exception, cluster: str) -> None:
-        error = aws_error(exc)
-        if error is not None and error.code == "ClusterNotFoundException":
+        if error_code(exc) == "ClusterNotFoundException":
             raise ProviderError(
                 f"Cluster {cluster} was not found in {self._region_name()}; "
                 "set Cluster to the name or ARN of an existing ECS cluster"
