@@ -116,7 +116,7 @@ class Responder:
 
 
 class _Watchdog:
-    def __init__(self, delay: float, fire: Callable[[], None]) -> None:
+    def __init__(self, delay: float, fire: Callable[[], object]) -> None:
         self._stop = threading.Event()
         self._fire = fire
         # The watchdog logs with the request's ids: run it in a copy of this context.
@@ -141,11 +141,10 @@ class CustomResource:
     wait). deadline_margin: FAILED is sent this long before the Lambda deadline
     when the provider is still running; handoff_margin: a wait is handed to a new
     invocation when less than this remains. Both shrink to 10% and 25% of the
-    invocation's time for very short timeouts (cfnkit.budget.Budget).
-    recursive_loop: the function's RecursiveLoop setting, "Allow" or "Terminate"
-    (default: the CFNKIT_RECURSIVE_LOOP environment variable, else Terminate). Under
-    Terminate a wait is handed on at most 14 times, because Lambda drops the ~16th
-    invocation of a chain; a wait that needs more answers FAILED naming the fix.
+    invocation's time for very short timeouts. recursive_loop: the function's
+    RecursiveLoop setting, "Allow" or "Terminate" (default: the CFNKIT_RECURSIVE_LOOP
+    environment variable, else Terminate), which limits the hand-offs. Every timing
+    rule is in cfnkit.budget.Budget.
     """
 
     def __init__(
@@ -201,13 +200,13 @@ class CustomResource:
             responder = Responder(request.response_url, self.sender, budget.send_deadline)
             # The watchdog guards the Lambda deadline and CloudFormation's ServiceTimeout:
             # a provider blocked past either would otherwise answer after nobody listens.
-            watchdog = _Watchdog(budget.watchdog_delay,
-                                 lambda: self._deadline_reached(request, responder, context, budget))
+            watchdog = _Watchdog(budget.watchdog_delay, lambda: responder.respond(
+                request.failed(still_working_reason(budget, context)), by="watchdog"))
             try:
                 self._handle(request, continuation, budget, context, responder)
             except BaseException as exc:  # the last line of defence: always answer
                 log.exception("unexpected error")
-                responder.respond(request.failed(self._unexpected(exc, context)), by="handler")
+                responder.respond(request.failed(unexpected_reason(exc, context)), by="handler")
             finally:
                 watchdog.cancel()
 
@@ -242,7 +241,7 @@ class CustomResource:
             return
         except Exception as exc:
             log.exception("provider raised")
-            responder.respond(request.failed(self._unexpected(exc, context)), by="handler")
+            responder.respond(request.failed(unexpected_reason(exc, context)), by="handler")
             return
         if result is not None:
             response = success_response(request, result, type(self.provider).__name__)
@@ -256,22 +255,6 @@ class CustomResource:
         }[request.request_type]
         return method(request)
 
-    def _deadline_reached(self, request: Request, responder: Responder, context: Any, budget: Budget) -> None:
-        if budget.lambda_first:
-            reason = (
-                f"The function was still working {budget.answer_margin:.1f} s before its Lambda timeout; "
-                f"answering FAILED now so the stack does not wait ({where_logs_are(context)})"
-            )
-        else:
-            reason = (
-                f"The function was still working as CloudFormation's ServiceTimeout of {budget.service_timeout:.0f} s "
-                f"was about to expire; answering FAILED now ({where_logs_are(context)})"
-            )
-        responder.respond(request.failed(reason), by="watchdog")
-
-    def _unexpected(self, exc: BaseException, context: Any) -> str:
-        return f"{type(exc).__name__}: {exc} ({where_logs_are(context)})"
-
     def _answer_malformed(self, event: Any, exc: MalformedEvent, budget: Budget) -> None:
         log.error("malformed event", extra={"fields": {"problems": exc.problems}})
         answer = malformed_response(event, exc.reason())
@@ -280,6 +263,24 @@ class CustomResource:
             return
         url, response = answer
         Responder(url, self.sender, budget.send_deadline).respond(response, by="handler")
+
+
+def still_working_reason(budget: Budget, context: Any) -> str:
+    """The watchdog's Reason: which deadline was about to pass while the provider still worked."""
+    if budget.lambda_first:
+        return (
+            f"The function was still working {budget.answer_margin:.1f} s before its Lambda timeout; "
+            f"answering FAILED now so the stack does not wait ({where_logs_are(context)})"
+        )
+    return (
+        f"The function was still working as CloudFormation's ServiceTimeout of {budget.service_timeout:.0f} s "
+        f"was about to expire; answering FAILED now ({where_logs_are(context)})"
+    )
+
+
+def unexpected_reason(exc: BaseException, context: Any) -> str:
+    """The Reason for an exception no one expected: its type and message, and where the logs are."""
+    return f"{type(exc).__name__}: {exc} ({where_logs_are(context)})"
 
 
 def with_properties(request: Request, schema: Schema | None) -> Request:
