@@ -466,21 +466,16 @@ def test_oversize_data_with_mixed_key_types_still_lists_its_keys() -> None:
     )
 
 
-def test_a_response_that_cannot_be_encoded_is_answered_failed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cfnkit import protocol
-
-    real = protocol.encode_response
-    calls: list[int] = []
-
-    def flaky(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            raise OverflowError("encoder broke")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr("cfnkit.handler.encode_response", flaky)
-    assert answer(run(Recorder(Result(physical_id="p")), CREATE)) == (
-        "FAILED", "The response could not be encoded (OverflowError: encoder broke)", "p")
+def test_a_response_that_cannot_be_encoded_is_answered_failed() -> None:
+    # Only the Responder sees a Response this broken (success_response checks Data first),
+    # so it is given one directly: its one answer must still go out, as FAILED.
+    sender = RecordingSender()
+    broken = Response(Status.SUCCESS, "p", STACK_ID, "req", "Res", data={"Handle": object()})
+    assert Responder("http://127.0.0.1:9/r", sender, deadline=0.0).respond(broken, by="handler")
+    assert answer(sender) == (
+        "FAILED", "The response could not be encoded (TypeError: Object of type object is not JSON serializable)",
+        "p")
+    assert "Data" not in sender.only
 
 
 def test_data_with_int_and_str_keys_is_sent() -> None:
