@@ -48,6 +48,17 @@ def _kb(n: int) -> str:
     return f"{n / 1024:.1f} KiB"
 
 
+def chart(title: str, labels: list[str], y_axis: str, bars: list[float], line: list[float] | None = None) -> list[str]:
+    """A Mermaid xychart (GitHub and the docs site draw it): bars, and optionally a line, over labels."""
+    quoted = ", ".join(f'"{label}"' for label in labels)
+    top = max([*bars, *(line or [])], default=1.0)
+    out = ["```mermaid", "xychart-beta", f'    title "{title}"', f"    x-axis [{quoted}]",
+           f'    y-axis "{y_axis}" 0 --> {top * 1.1:.2f}', f"    bar [{', '.join(f'{v:.2f}' for v in bars)}]"]
+    if line is not None:
+        out.append(f"    line [{', '.join(f'{v:.2f}' for v in line)}]")
+    return [*out, "```", ""]
+
+
 def render(results: dict[str, Any]) -> tuple[str, list[str]]:
     """The markdown, and the list of places where cfnkit was slower than a peer."""
     m = results["machine"]
@@ -118,6 +129,12 @@ def render(results: dict[str, Any]) -> tuple[str, list[str]]:
                 cr = f"| crhelper `poll_create` | 1 | no answer | - | {_cell(str(probe))} | - | - |"
             out.append(cr)
         out.append("")
+        ours_runs = sorted(by.get(OURS, []), key=lambda r: r["offset"])
+        doc_runs = sorted(by.get(DOC, []), key=lambda r: r["offset"])
+        if ours_runs and len(ours_runs) == len(doc_runs):
+            out.extend(chart("Report delay per run, short task (s): bars the document's waiter, line cfnkit",
+                             [f"{r['offset']:.1f} s" for r in ours_runs], "seconds",
+                             [r["delay"] for r in doc_runs], [r["delay"] for r in ours_runs]))
 
     # 2. time to FAILED
     table = results.get("time_to_failed")
@@ -235,6 +252,9 @@ def render(results: dict[str, Any]) -> tuple[str, list[str]]:
             crhelper_label = peer_of.get(label)
             versus = (f"{statistics.median(cold[crhelper_label]) / med:.2f}x" if crhelper_label in cold else "-")
             out.append(f"| {label} | {_ms(med)} | {_ms(max(samples))} | {med / base:.2f}x | {versus} |")
+        out.append("")
+        out.extend(chart("Cold start, median (ms)", list(cold), "milliseconds",
+                         [statistics.median(samples) * 1000 for samples in cold.values()])[:-1])
         cost = results.get("client_cost")
         if cost:
             out.append("")
