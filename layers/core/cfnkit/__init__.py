@@ -1,12 +1,19 @@
 """cfnkit: CloudFormation custom resources on Lambda that always answer, exactly once.
 
-    from cfnkit import CustomResource, Provider, Result
+    # hello.py: the provider
+    from cfnkit import Provider, Result
 
     class Hello(Provider):
         def create(self, request):
             return Result(data={"Greeting": "hello"})
 
-    handler = CustomResource(Hello())
+    # app.py: the Lambda handler names the provider; cfnkit imports and builds it on the
+    # first request, inside the guarantee, so an error there is answered too
+    from cfnkit.entry import serve
+
+    handler = serve("hello:Hello")
+
+In tests, `CustomResource(Hello(), sender=..., clock=...)` drives a provider directly.
 
 The core is stdlib-only; boto3/botocore are imported lazily where AWS is called.
 """
