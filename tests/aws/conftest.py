@@ -14,7 +14,7 @@ from tests.aws.smoke import ENABLE_ENV, enabled
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if enabled():
         return
-    why = f"real AWS: set {ENABLE_ENV}=1 to deploy to the current account (see docs/aws-tests.md)"
+    why = f"real AWS: set {ENABLE_ENV}=1 to deploy to the current account (docs/contributing.md, tests/aws)"
     skip = pytest.mark.skip(reason=why)
     for item in items:
         if item.get_closest_marker("aws") is not None:

@@ -1,6 +1,7 @@
 """Real AWS: deploy template.yaml and a consumer stack with the SAM CLI, check the outcomes, delete everything.
 
-Opt-in (CFNKIT_AWS_TESTS=1), never in CI; see docs/aws-tests.md for cost and permissions.
+Opt-in (CFNKIT_AWS_TESTS=1), never in CI; docs/contributing.md ("The real-AWS smoke suite")
+gives its cost and the permissions it needs. It has not yet run against a real account.
 One module-scoped deployment: a secret with a random value, the cfnkit stack (built with
 `sam build`, deployed with the deploy docs' parameters scoped to this run), then consumer
 stacks (tests/aws/consumer.yaml). Everything created is deleted at the end, consumer
