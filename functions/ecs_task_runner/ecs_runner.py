@@ -21,12 +21,20 @@ Contracts:
   the tail of that container's awslogs stream.
 - On the overall deadline the tasks are stopped (StopOnTimeout) with a reason that
   names the stack and logical id.
+- Throttling (and other retryable errors) never fails a request while time is left:
+  start-up calls, StopTask and GetLogEvents retry in place with jittered backoff for a
+  few seconds (never past the wait's deadline), then the wait goes on as InProgress
+  (RunTask resumes with the same attempt, so the same clientToken: it stays idempotent);
+  a throttled DescribeTasks is a skipped poll that slows this runner's pace
+  (cfnkit.schedule). The streak is kept in the wait state, and a deadline Reason says
+  which call was throttled and for how long.
 - The PhysicalResourceId never depends on a task: updates never replace the resource.
 """
 
 from __future__ import annotations
 
 import enum
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -53,7 +61,10 @@ from cfnkit import (
     get_logger,
 )
 from cfnkit.awserrors import aws_error, error_code
+from cfnkit.budget import Budget
 from cfnkit.protocol import cut_utf8
+from cfnkit.retry import Backoff, Throttled, ThrottleRecord, call_with_retry
+from cfnkit.schedule import PollSchedule
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs.client import ECSClient
@@ -86,6 +97,21 @@ CLIENT_TOKEN_LENGTH = 64
 #: Capacity failures are retried after 1, 2, 4, ... seconds, at most this long apart.
 MAX_BACKOFF_S = 30.0
 POLL_INTERVAL_S = 1.0
+#: How long one invocation retries a throttled start-up call in place before handing the
+#: retry to the wait (well inside the core's 20 s hand-off margin).
+IN_PLACE_RETRY_S = 8.0
+#: StopTask at the deadline and GetLogEvents for a Reason are best effort: the core's
+#: watchdog answers 5 s after the overall deadline, so their retries stop well before.
+BEST_EFFORT_RETRY_S = 3.0
+#: Backoff of a throttled step outside the polling phase (full jitter, 1 s doubling to 30 s).
+THROTTLE_BACKOFF = Backoff(base=1.0, cap=30.0)
+#: In-place retries: full jitter from 2 s (an empty ECS bucket refills 20 tokens a second for
+#: the whole account; retrying sooner mostly meets the same empty bucket).
+IN_PLACE_BACKOFF = Backoff(base=2.0, cap=8.0)
+#: botocore attempts per ECS call: one. A throttled read is retried by the wait itself,
+#: paced and jittered, bounded by the deadline and kept across continuations; botocore's
+#: own immediate retry would land in the same empty account-wide bucket.
+ECS_MAX_ATTEMPTS = 1
 #: Consecutive clientTokens answered ConflictException before giving up (each names tasks adopted).
 MAX_CONFLICTS = 20
 #: How long after RunTask a task DescribeTasks reports MISSING is still waited for.
@@ -167,6 +193,8 @@ class LogConfig:
 
 
 class Phase(enum.StrEnum):
+    #: A start-up call (DescribeTaskDefinition, ListTasks) stayed throttled: create runs again.
+    CREATING = "creating"
     #: RunTask has not placed every task yet (capacity retries back off until retry_at).
     STARTING = "starting"
     #: Every task was started; DescribeTasks is polled until all have STOPPED.
@@ -196,6 +224,11 @@ class WaitState:
     last_failure: str = ""
     #: Epoch seconds when the last task was started (running).
     running_since: float = 0.0
+    #: The polling pace (cfnkit.schedule; 0 until set), the streak of throttled calls
+    #: and the wait's overall deadline (epoch seconds; 0 until known).
+    pace: float = 0.0
+    throttle: ThrottleRecord | None = None
+    deadline: float = 0.0
 
     @property
     def count(self) -> int:
@@ -213,10 +246,16 @@ class WaitState:
         }
         if self.phase is Phase.STARTING:
             state.update(params=dict(self.params), retry_at=self.retry_at)
-        else:
+        elif self.phase is Phase.RUNNING:
             state["running_since"] = self.running_since
         if self.last_failure:
             state["last_failure"] = self.last_failure
+        if self.pace:
+            state["pace"] = self.pace
+        if self.throttle is not None:
+            state["throttle"] = self.throttle.to_state()
+        if self.deadline:
+            state["deadline"] = self.deadline
         return state
 
     @classmethod
@@ -238,6 +277,9 @@ class WaitState:
                 retry_at=_float(state.get("retry_at", 0.0)),
                 last_failure=_text(state.get("last_failure", "")),
                 running_since=_float(state.get("running_since", 0.0)),
+                pace=_float(state.get("pace", 0.0)),
+                throttle=ThrottleRecord.from_state(state.get("throttle")),
+                deadline=_float(state.get("deadline", 0.0)),
             )
         except KeyError as exc:
             raise ProviderError(f"EcsTaskRunner cannot resume a wait: its state has no {exc}") from None
@@ -270,18 +312,36 @@ def _float(value: Any) -> float:
 
 
 
-def client_config() -> Any:
-    """botocore config of every client: standard retries (throttling is retried with backoff)."""
+class _ThrottledAt(Exception):
+    """A step was throttled past its in-place retries; the wait resumes from `wait`."""
+
+    def __init__(self, throttled: Throttled, wait: WaitState) -> None:
+        super().__init__(str(throttled))
+        self.throttled = throttled
+        self.wait = wait
+
+
+def client_config(service: str = "ecs") -> Any:
+    """botocore config: standard retry mode, deliberately not adaptive.
+
+    Adaptive mode's rate limiter lives in one client's memory: a runner makes about one
+    call a second and its Lambda environment ends with the wait, so it learns nothing of
+    the account-wide bucket, and it sleeps inside the call where no deadline is counted.
+    ECS calls get one attempt (the runner retries them, see ECS_MAX_ATTEMPTS); CloudWatch
+    Logs keeps standard mode's 3.
+    """
     from botocore.config import Config
 
-    return Config(retries={"mode": "standard", "total_max_attempts": 8}, connect_timeout=5, read_timeout=20)
+    attempts = ECS_MAX_ATTEMPTS if service == "ecs" else 3
+    return Config(retries={"mode": "standard", "total_max_attempts": attempts}, connect_timeout=5, read_timeout=20)
 
 
 class EcsTaskRunner(Provider):
     """Custom::EcsTask. Clients are created on first use unless given (tests give stubbed or moto ones).
 
-    clock: wall time for capacity-retry backoff (the core sleeps between polls);
-    logs_client: used for log tails in its own region; other regions get their own client.
+    clock: wall time for capacity-retry backoff and in-place retries (the core sleeps between polls);
+    logs_client: used for log tails in its own region; other regions get their own client;
+    rng: jitter of polls and retries; schedule: how often a running task is described.
     """
 
     schema = SCHEMA
@@ -294,6 +354,8 @@ class EcsTaskRunner(Provider):
         *,
         region: str | None = None,
         client_factory: Callable[[str, str | None], Any] | None = None,
+        rng: random.Random | None = None,
+        schedule: PollSchedule | None = None,
     ) -> None:
         self._ecs = ecs_client
         self._logs: dict[str, Any] = {}
@@ -301,6 +363,12 @@ class EcsTaskRunner(Provider):
         self._clock: Clock = clock or SystemClock()
         self._region = region
         self._client_factory = client_factory or self._boto3_client
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.schedule = schedule or PollSchedule()
+        #: The wait's overall deadline while a step runs: in-place retries never pass it.
+        self._until = float("inf")
+        #: Whether ECS throttled any call of the current step (also one a retry recovered from).
+        self._congested = False
 
     # -- clients ------------------------------------------------------------------
 
@@ -308,13 +376,27 @@ class EcsTaskRunner(Provider):
     def _boto3_client(service: str, region: str | None) -> Any:
         import boto3
 
-        return boto3.client(service, region_name=region, config=client_config())  # type: ignore[call-overload]
+        return boto3.client(service, region_name=region, config=client_config(service))  # type: ignore[call-overload]
 
     @property
     def ecs(self) -> Any:
         if self._ecs is None:
             self._ecs = self._client_factory("ecs", self._region)
         return self._ecs
+
+    def _aws(self, operation: str, call: Callable[[], Any], budget: float = IN_PLACE_RETRY_S) -> Any:
+        """call() with in-place retries of throttled/transient errors for up to `budget` seconds."""
+        clock = self._clock
+        return call_with_retry(call, operation=operation, clock=clock, rng=self._rng, backoff=IN_PLACE_BACKOFF,
+                               deadline=min(clock.now() + budget, self._until), service="ECS",
+                               on_failure=self._note_congestion)
+
+    def _note_congestion(self, record: ThrottleRecord) -> None:
+        if record.kind == "throttled":
+            self._congested = True
+
+    def _pace(self, wait: WaitState) -> float:
+        return wait.pace or self.schedule.start_pace
 
     def _region_name(self) -> str:
         return str(self.ecs.meta.region_name)
@@ -331,21 +413,68 @@ class EcsTaskRunner(Provider):
     # -- the provider contract --------------------------------------------------------
 
     def create(self, request: Request) -> Outcome:
-        return self._run(request)
+        return self._resumable(request, None, lambda wait: self._run(request))
 
     def update(self, request: Request) -> Outcome:
-        return self._run(request)
+        return self._resumable(request, None, lambda wait: self._run(request))
 
     def delete(self, request: Request) -> Outcome:
         # Without Delete in RunOn no ECS call is made: the cluster may already be gone.
-        return self._run(request)
+        return self._resumable(request, None, lambda wait: self._run(request))
 
     def timeout(self, request: Request) -> float | None:
         value = request.properties.get("Timeout")
         return float(value) if isinstance(value, int) else None
 
     def poll(self, request: Request, state: State) -> Outcome:
-        wait = WaitState.from_state(state)
+        return self._resumable(request, WaitState.from_state(state), lambda wait: self._poll(request, wait))
+
+    def _resumable(self, request: Request, wait: WaitState | None,
+                   step: Callable[[WaitState], Outcome]) -> Outcome:
+        """Run one step; a call still throttled after its in-place retries makes the wait go on.
+
+        The step is resumed from its wait state (or, before one exists, from phase
+        CREATING, which re-runs the idempotent start-up) after a jittered backoff; the
+        streak of throttled calls and the slower pace are kept in the state.
+        """
+        if wait is None:
+            wait = WaitState(phase=Phase.CREATING, cluster="", task_definition="", essential=(), logs={})
+        if not wait.deadline:
+            budget = Budget.start(self._clock.now(), 0.0, service_timeout=request.service_timeout)
+            wait = replace(wait, deadline=budget.wait_deadline(self.timeout(request)))
+        self._until, self._congested = wait.deadline, False
+        try:
+            outcome = step(wait)
+        except (Throttled, _ThrottledAt) as exc:
+            throttled, base = (exc, wait) if isinstance(exc, Throttled) else (exc.throttled, exc.wait)
+            record = base.throttle.merged(throttled.record) if base.throttle else throttled.record
+            pace = self.schedule.after_throttle(self._pace(base))
+            if base.phase is Phase.RUNNING:
+                interval = self.schedule.interval(max(0.0, self._clock.now() - base.running_since), pace, self._rng)
+            else:
+                interval = max(0.2, THROTTLE_BACKOFF.delay(record.count, self._rng))
+                base = replace(base, retry_at=self._clock.now() + interval)
+            log.warning("ECS throttled this step; the wait goes on", extra={"fields": {
+                "operation": record.operation, "code": record.code, "streak": record.count,
+                "throttled_for_s": round(self._clock.now() - record.since, 1), "pace": pace,
+                "retry_in_s": round(interval, 2)}})
+            return InProgress(replace(base, throttle=record, pace=pace).to_state(), interval=interval)
+        if not isinstance(outcome, InProgress):
+            return outcome
+        after = WaitState.from_state(outcome.state)
+        after = replace(after, deadline=after.deadline or wait.deadline, pace=after.pace or wait.pace)
+        interval = outcome.interval
+        if self._congested and wait.phase is not Phase.RUNNING:
+            # A start-up call was throttled and recovered: the account's bucket is short, so
+            # the wait polls at a slower pace from the start.
+            after = replace(after, pace=self.schedule.after_throttle(self._pace(wait)))
+            if after.phase is Phase.RUNNING:
+                interval = self.schedule.first(after.pace, self._rng)
+        return InProgress(after.to_state(), interval=interval)
+
+    def _poll(self, request: Request, wait: WaitState) -> Outcome:
+        if wait.phase is Phase.CREATING:
+            return self._run(request)
         if wait.phase is Phase.RUNNING:
             return self._check(request, wait)
         backoff = wait.retry_at - self._clock.now()
@@ -354,7 +483,15 @@ class EcsTaskRunner(Provider):
         return self._start(request, wait)
 
     def on_timeout(self, request: Request, state: State) -> str:
+        # The cleanup runs after the deadline, in the core's margin: only its own short budget applies.
+        self._until = float("inf")
         wait = WaitState.from_state(state)
+        detail = self._on_timeout(request, wait)
+        if wait.throttle is None:
+            return detail
+        return f"{wait.throttle.describe(self._clock.now(), 'ECS')}; {detail}"
+
+    def _on_timeout(self, request: Request, wait: WaitState) -> str:
         if not wait.tasks:
             last = wait.last_failure
             return "no task was started" + (f" (last RunTask failure: {last})" if last else "")
@@ -397,7 +534,7 @@ class EcsTaskRunner(Provider):
 
     def _describe_task_definition(self, name: str) -> dict[str, Any]:
         try:
-            reply = self.ecs.describe_task_definition(taskDefinition=name)
+            reply = self._aws("DescribeTaskDefinition", lambda: self.ecs.describe_task_definition(taskDefinition=name))
         except Exception as exc:
             error = aws_error(exc)
             if error is None:
@@ -452,12 +589,13 @@ class EcsTaskRunner(Provider):
         already stopped is found by RunTask's clientToken instead (see _start).
         """
         found: list[str] = []
+
+        def listed() -> list[str]:
+            pages = self.ecs.get_paginator("list_tasks").paginate(cluster=cluster, startedBy=self._started_by(request))
+            return [str(arn) for page in pages for arn in page.get("taskArns", [])]
+
         try:
-            pages = self.ecs.get_paginator("list_tasks").paginate(
-                cluster=cluster, startedBy=self._started_by(request)
-            )
-            for page in pages:
-                found.extend(arn for arn in page.get("taskArns", []) if arn not in found)
+            found.extend(arn for arn in self._aws("ListTasks", listed) if arn not in found)
         except Exception as exc:
             self._raise_cluster_problem(exc, cluster)
             error = aws_error(exc)
@@ -499,7 +637,10 @@ class EcsTaskRunner(Provider):
             params = {**wait.params, "count": count - len(tasks), "startedBy": self._started_by(request),
                       "clientToken": request.token("clientToken", str(attempt), length=CLIENT_TOKEN_LENGTH)}
             try:
-                reply = self.ecs.run_task(**params)
+                reply = self._aws("RunTask", lambda params=params: self.ecs.run_task(**params))  # type: ignore[misc]
+            except Throttled as exc:  # resumed with the same attempt, so the same clientToken
+                raise _ThrottledAt(exc, replace(wait, phase=Phase.STARTING, tasks=tuple(tasks), attempt=attempt)) \
+                    from exc
             except Exception as exc:
                 adopted = self._run_task_error(exc, replace(wait, tasks=tuple(tasks)), attempt)
                 if isinstance(adopted, InProgress):
@@ -512,6 +653,7 @@ class EcsTaskRunner(Provider):
                 continue
             break
         if reply:
+            wait = replace(wait, throttle=None)  # RunTask answered: the streak ended
             started = [str(t["taskArn"]) for t in reply.get("tasks", [])]
             tasks.extend(arn for arn in started if arn not in tasks)
             log.info("RunTask answered", extra={"fields": {"started": started,
@@ -524,8 +666,8 @@ class EcsTaskRunner(Provider):
                 first = failures[0] if failures else {"reason": "fewer tasks than Count were started"}
                 return self._retry_later(replace(wait, tasks=tuple(tasks)), attempt, self._describe_failure(first))
         running = replace(wait, phase=Phase.RUNNING, tasks=tuple(tasks), running_since=self._clock.now(), params={},
-                          retry_at=0.0)
-        return InProgress(running.to_state(), interval=POLL_INTERVAL_S)
+                          retry_at=0.0, pace=self._pace(wait))
+        return InProgress(running.to_state(), interval=self.schedule.first(running.pace, self._rng))
 
     def _retry_later(self, wait: WaitState, attempt: int, last: str) -> InProgress:
         delay = min(MAX_BACKOFF_S, 2.0**attempt)
@@ -593,7 +735,10 @@ class EcsTaskRunner(Provider):
         problems = []
         for arn in tasks:
             try:
-                self.ecs.stop_task(cluster=cluster, task=arn, reason=why)
+                self._stop_task(cluster, arn, why)
+            except Throttled as exc:
+                log.warning("StopTask stayed throttled", extra={"fields": {"task": arn, "error": str(exc)}})
+                problems.append(f"could not stop {arn} ({exc.record.code} for {exc.now - exc.record.since:.0f} s)")
             except Exception as exc:
                 log.exception("StopTask failed", extra={"fields": {"task": arn}})
                 problems.append(f"could not stop {arn} ({error_code(exc)})")
@@ -601,27 +746,35 @@ class EcsTaskRunner(Provider):
             return "; ".join(problems)
         return "task stopped" if len(tasks) == 1 else f"{len(tasks)} tasks stopped"
 
+    def _stop_task(self, cluster: str, arn: str, why: str) -> None:
+        self._aws("StopTask", lambda: self.ecs.stop_task(cluster=cluster, task=arn, reason=why),
+                  budget=BEST_EFFORT_RETRY_S)
+
     # -- waiting and judging ---------------------------------------------------------------
 
     def _check(self, request: Request, wait: WaitState) -> Outcome:
         arns = list(wait.tasks)
         try:
-            reply = self.ecs.describe_tasks(cluster=wait.cluster, tasks=arns)
+            # No in-place retry: a throttled poll is skipped and the pace slows (see _resumable).
+            reply = self._aws("DescribeTasks", lambda: self.ecs.describe_tasks(cluster=wait.cluster, tasks=arns),
+                              budget=0.0)
         except Exception as exc:
             self._raise_cluster_problem(exc, wait.cluster)
             raise
+        wait = replace(wait, pace=self.schedule.after_success(self._pace(wait)), throttle=None)
+        interval = self.schedule.interval(max(0.0, self._clock.now() - wait.running_since), wait.pace, self._rng)
         if reply.get("failures"):
             if self._clock.now() - wait.running_since < MISSING_GRACE_S:
                 # ECS is eventually consistent: a task just started may not be described yet.
                 log.info("DescribeTasks does not know the task yet", extra={"fields": {
                     "failures": reply["failures"]}})
-                return InProgress(wait.to_state(), interval=POLL_INTERVAL_S)
+                return InProgress(wait.to_state(), interval=interval)
             described = "; ".join(self._describe_failure(f) for f in reply["failures"])
             raise ProviderError(f"DescribeTasks could not find the task: {described}")
         by_arn = {t["taskArn"]: t for t in reply.get("tasks", [])}
         tasks = [by_arn[a] for a in arns if a in by_arn]
         if len(tasks) < len(arns) or any(t.get("lastStatus") != "STOPPED" for t in tasks):
-            return InProgress(wait.to_state(), interval=POLL_INTERVAL_S)
+            return InProgress(wait.to_state(), interval=interval)
         return self._judge(request, wait, tasks)
 
     def _judge(self, request: Request, wait: WaitState, tasks: Sequence[Mapping[str, Any]]) -> Result:
@@ -714,9 +867,14 @@ class EcsTaskRunner(Provider):
                    "awslogs-stream-prefix)"
         stream = where.stream(container, str(task["taskArn"]))
         try:
-            reply = self._logs_client(where.region).get_log_events(
+            reply = self._aws("GetLogEvents", lambda: self._logs_client(where.region).get_log_events(
                 logGroupName=where.group, logStreamName=stream, startFromHead=False, limit=lines
-            )
+            ), budget=BEST_EFFORT_RETRY_S)
+        except Throttled as exc:
+            log.warning("the container's log stayed throttled", extra={"fields": {
+                "group": where.group, "stream": stream, "error": str(exc)}})
+            return (f"Logs: could not read {where.group} {stream} ({exc.record.code} for "
+                    f"{exc.now - exc.record.since:.0f} s)")
         except Exception as exc:
             log.warning("could not read the container's log", extra={"fields": {
                 "group": where.group, "stream": stream, "error": error_code(exc)}})

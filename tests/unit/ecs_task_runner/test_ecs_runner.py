@@ -6,10 +6,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.stub import ANY, Stubber
 from cfnkit import CustomResource, ProviderError
 from cfnkit.protocol import parse_request
+from cfnkit.schedule import PollSchedule
 from cfnkit.testing import FakeClock, FakeContext, RecordingInvoker, RecordingSender, create_event, delete_event
 from ecs_runner import (
     CLIENT_TOKEN_LENGTH,
@@ -24,6 +24,8 @@ from ecs_runner import (
     is_capacity_failure,
 )
 
+#: The default curve without jitter or slow start, for tests that check the exact pauses.
+STEADY = PollSchedule(jitter=0.0, start_pace=1.0)
 CLUSTER = "todobackend"
 TD_ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/migrate:3"
 TASK = "arn:aws:ecs:us-east-1:123456789012:task/todobackend/0f7a1c2b3d4e5f60718293a4b5c6d7e8"
@@ -130,7 +132,8 @@ def test_capacity_failure_is_retried_with_backoff_then_succeeds(ecs: Any, ecs_st
     expect_run(ecs_stub)
     expect_describe(ecs_stub, stopped())
     clock = FakeClock()
-    body = handle(EcsTaskRunner(ecs, clock=clock), create_event({**PROPS, "LogTailLines": 0}), clock).only
+    runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY)
+    body = handle(runner, create_event({**PROPS, "LogTailLines": 0}), clock).only
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert body["Data"]["TaskArn"] == TASK
     assert clock.sleeps == [1.0, 2.0, 1.0]
@@ -145,7 +148,7 @@ def test_capacity_retries_use_a_new_client_token_each_attempt(ecs: Any) -> None:
         expect_describe(stub, stopped())
         ecs.meta.events.register("provide-client-params.ecs.RunTask", lambda params, **_: calls.append(params))
         clock = FakeClock()
-        handle(EcsTaskRunner(ecs, clock=clock), create_event(PROPS), clock)
+        handle(EcsTaskRunner(ecs, clock=clock, schedule=STEADY), create_event(PROPS), clock)
     assert calls[0]["startedBy"] == calls[1]["startedBy"]
     assert calls[0]["clientToken"] != calls[1]["clientToken"]
 
@@ -155,7 +158,8 @@ def test_capacity_never_available_times_out_naming_the_last_failure(ecs: Any, ec
     for _ in range(4):  # at 0, 1, 3 and 7 s; the next try would be at 15 s, after the deadline
         expect_run(ecs_stub, tasks=(), failures=({"arn": INSTANCE, "reason": "RESOURCE:CPU"},))
     clock = FakeClock()
-    body = handle(EcsTaskRunner(ecs, clock=clock), create_event({**PROPS, "Timeout": "10"}), clock).only
+    runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY)
+    body = handle(runner, create_event({**PROPS, "Timeout": "10"}), clock).only
     assert body["Reason"] == (
         f"timed out after 10 s; no task was started (last RunTask failure: RESOURCE:CPU on {INSTANCE})"
     )
@@ -173,8 +177,9 @@ def test_continued_capacity_wait_keeps_its_backoff(ecs: Any, ecs_stub: Stubber) 
     clock = FakeClock()
     request = parse_request(create_event(PROPS))
     state = starting(retry_at=clock.now() + 6.0, attempt=3, last_failure="RESOURCE:CPU").to_state()
-    outcome = EcsTaskRunner(ecs, clock=clock).poll(request, state)
-    assert outcome.state == state  # type: ignore[union-attr]
+    outcome = EcsTaskRunner(ecs, clock=clock, schedule=STEADY).poll(request, state)
+    kept = {k: v for k, v in outcome.state.items() if k != "deadline"}  # type: ignore[union-attr]
+    assert kept == state
     assert outcome.interval == 6.0  # type: ignore[union-attr]
 
 
@@ -219,42 +224,7 @@ def test_run_task_rejection_is_failed_with_ecs_message(ecs: Any, ecs_stub: Stubb
                       "No Container Instances were found in your cluster.")
 
 
-# -- throttling ----------------------------------------------------------------------------
-
-
-def test_clients_retry_throttling_in_standard_mode() -> None:
-    runner = EcsTaskRunner(region="us-east-1")
-    assert runner.ecs.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}
-
-
-def test_throttled_call_is_retried_by_botocore() -> None:
-    runner = EcsTaskRunner(region="us-east-1")
-    replies = [
-        (400, b'{"__type":"ThrottlingException","message":"Rate exceeded"}'),
-        (200, b'{"taskArns":["' + TASK.encode() + b'"]}'),
-    ]
-    sent: list[str] = []
-
-    def answer(request: Any, **_: Any) -> AWSResponse:
-        sent.append(request.url)
-        status, body = replies.pop(0)
-        headers = HTTPHeaders()
-        headers["Content-Type"] = "application/x-amz-json-1.1"
-        return AWSResponse(request.url, status, headers, _Raw(body))
-
-    runner.ecs.meta.events.register("before-send.ecs.ListTasks", answer)
-    reply = runner.ecs.list_tasks(cluster=CLUSTER)
-    assert reply["taskArns"] == [TASK]
-    assert len(sent) == 2
-    assert reply["ResponseMetadata"]["RetryAttempts"] == 1
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self.body
+# (Throttling: see test_throttling.py.)
 
 
 # -- true outcome and Reasons -----------------------------------------------------------------
@@ -275,7 +245,8 @@ def test_running_task_is_polled_about_once_a_second(ecs: Any, ecs_stub: Stubber)
     expect_describe(ecs_stub, {"taskArn": TASK, "lastStatus": "RUNNING", "containers": []})
     expect_describe(ecs_stub, stopped())
     clock = FakeClock()
-    body = handle(EcsTaskRunner(ecs, clock=clock), create_event(PROPS), clock).only
+    runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY)
+    body = handle(runner, create_event(PROPS), clock).only
     assert body["Status"] == "SUCCESS"
     assert clock.sleeps == [1.0, 1.0, 1.0]
 
@@ -298,7 +269,7 @@ def test_task_missing_past_the_grace_period_is_failed(ecs: Any, ecs_stub: Stubbe
     for _ in range(30):  # described at 1..30 s after RunTask; MISSING is tolerated for 30 s
         ecs_stub.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": TASK, "reason": "MISSING"}]})
     clock = FakeClock()
-    reason = reason_of(EcsTaskRunner(ecs, clock=clock), PROPS, clock)
+    reason = reason_of(EcsTaskRunner(ecs, clock=clock, schedule=STEADY), PROPS, clock)
     assert reason == f"DescribeTasks could not find the task: MISSING on {TASK}"
 
 
@@ -308,7 +279,8 @@ def test_task_not_yet_described_after_run_task_is_waited_for(ecs: Any, ecs_stub:
     ecs_stub.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": TASK, "reason": "MISSING"}]})
     expect_describe(ecs_stub, stopped())
     clock = FakeClock()
-    body = handle(EcsTaskRunner(ecs, clock=clock), create_event(PROPS), clock).only
+    runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY)
+    body = handle(runner, create_event(PROPS), clock).only
     assert body["Status"] == "SUCCESS", body["Reason"]
 
 
@@ -391,7 +363,7 @@ def test_failed_stop_on_timeout_is_named(ecs: Any, ecs_stub: Stubber) -> None:
         expect_describe(ecs_stub, {"taskArn": TASK, "lastStatus": "RUNNING", "containers": []})
     ecs_stub.add_client_error("stop_task", "AccessDeniedException", "not authorized to perform ecs:StopTask")
     clock = FakeClock()
-    reason = reason_of(EcsTaskRunner(ecs, clock=clock), {**PROPS, "Timeout": "5"}, clock)
+    reason = reason_of(EcsTaskRunner(ecs, clock=clock, schedule=STEADY), {**PROPS, "Timeout": "5"}, clock)
     assert reason == f"timed out after 5 s; could not stop {TASK} (AccessDeniedException)"
 
 
@@ -553,7 +525,8 @@ def test_client_exception_for_provisioning_capacity_is_retried(ecs: Any, ecs_stu
     expect_run(ecs_stub)
     expect_describe(ecs_stub, stopped())
     clock = FakeClock()
-    body = handle(EcsTaskRunner(ecs, clock=clock), create_event({**PROPS, "LogTailLines": 0}), clock).only
+    runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY)
+    body = handle(runner, create_event({**PROPS, "LogTailLines": 0}), clock).only
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert clock.sleeps == [1.0, 1.0]
 
@@ -563,7 +536,8 @@ def test_client_exception_for_provisioning_capacity_times_out_naming_it(ecs: Any
     for _ in range(4):  # at 0, 1, 3 and 7 s
         ecs_stub.add_client_error("run_task", "ClientException", "Tasks provisioning capacity limit exceeded.")
     clock = FakeClock()
-    body = handle(EcsTaskRunner(ecs, clock=clock), create_event({**PROPS, "Timeout": "10"}), clock).only
+    runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY)
+    body = handle(runner, create_event({**PROPS, "Timeout": "10"}), clock).only
     assert body["Reason"] == ("timed out after 10 s; no task was started (last RunTask failure: "
                               "ClientException: Tasks provisioning capacity limit exceeded.)")
 
@@ -605,7 +579,8 @@ def test_partial_placement_retries_only_the_missing_tasks(ecs: Any, ecs_stub: St
     expect_run(ecs_stub, tasks=(TASK2,), count=1)
     expect_describe(ecs_stub, stopped(), stopped(TASK2), arns=(TASK, TASK2))
     clock = FakeClock()
-    body = handle(EcsTaskRunner(ecs, clock=clock), create_event({**PROPS, "Count": "2"}), clock).only
+    runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY)
+    body = handle(runner, create_event({**PROPS, "Count": "2"}), clock).only
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert body["Data"]["TaskArns"] == f"{TASK},{TASK2}"
 
