@@ -28,7 +28,7 @@ from moto.core.models import botocore_stubber
 pytestmark = pytest.mark.functional
 
 REGION = "us-east-1"
-CLUSTER = "fleet"
+CLUSTER = "todobackend"
 RUNNERS = 5
 READS = ("DescribeTasks", "ListTasks")
 #: moto's backend is not thread-safe: every ECS call and the agent's edits go through it one at a time.
