@@ -19,12 +19,17 @@ Contracts:
   a new value or version never replaces the resource; a new SecretId does.
 - Create may be answered from a short cache (see SecretCache); Update always reads
   Secrets Manager again; Delete touches nothing.
+- A throttled (or otherwise retryable) GetSecretValue never fails a request with time
+  left: it is retried in place with jittered backoff for a few seconds, then the wait
+  goes on as InProgress (its state holds the throttle streak, never a value) until the
+  deadline, whose Reason says how long Secrets Manager was throttling.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import threading
 import time
@@ -34,19 +39,25 @@ from typing import TYPE_CHECKING, Any
 
 from cfnkit import (
     Field,
+    InProgress,
     List,
+    Outcome,
     Problem,
     Provider,
     ProviderError,
     Request,
     Result,
     Schema,
+    State,
     String,
     get_logger,
     redactor,
 )
 from cfnkit.awserrors import AwsError, aws_error
+from cfnkit.budget import Budget
+from cfnkit.clock import Clock, SystemClock
 from cfnkit.protocol import as_text
+from cfnkit.retry import Backoff, Throttled, ThrottleRecord, call_with_retry
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
@@ -61,6 +72,10 @@ ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 DEFAULT_MAX_AGE_S = 5.0
 CACHE_SECONDS_ENV = "CFNKIT_SECRETS_CACHE_SECONDS"
 MAX_CACHE_SECONDS = 3600.0
+#: How long one invocation retries a throttled GetSecretValue before the wait takes over.
+IN_PLACE_RETRY_S = 8.0
+#: Backoff between the wait's retries (full jitter, 1 s doubling to 30 s).
+THROTTLE_BACKOFF = Backoff(base=1.0, cap=30.0)
 #: Values that are not secret and would mask ordinary log text if registered.
 
 
@@ -180,10 +195,14 @@ class SecretsResolver(Provider):
         *,
         cache: SecretCache | None = None,
         client_factory: Callable[[], SecretsManagerClient] | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self._client = client
         self._client_factory = client_factory
         self.cache = cache if cache is not None else SecretCache()
+        self._clock: Clock = clock or SystemClock()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
 
     @property
     def client(self) -> SecretsManagerClient:
@@ -192,18 +211,45 @@ class SecretsResolver(Provider):
                 self._client = self._client_factory()
             else:
                 import boto3
+                from botocore.config import Config
 
-                self._client = boto3.client("secretsmanager")
+                # Standard mode (3 attempts) absorbs a blip; a longer throttle is the wait's to retry
+                # (see IN_PLACE_RETRY_S). Not adaptive: its limiter is per client and sleeps
+                # outside our deadline.
+                self._client = boto3.client("secretsmanager", config=Config(
+                    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=10))
         return self._client
 
     # -- the provider contract ------------------------------------------------------
 
-    def create(self, request: Request) -> Result:
-        return self._resolve(request, fresh=False)
+    def create(self, request: Request) -> Outcome:
+        return self._retrying(request, None, fresh=False)
 
-    def update(self, request: Request) -> Result:
+    def update(self, request: Request) -> Outcome:
         # An Update exists to refresh: never answer it from the cache.
-        return self._resolve(request, fresh=True)
+        return self._retrying(request, None, fresh=True)
+
+    def poll(self, request: Request, state: State) -> Outcome:
+        return self._retrying(request, state, fresh=bool(state.get("fresh")))
+
+    def on_timeout(self, request: Request, state: State) -> str:
+        record = ThrottleRecord.from_state(state.get("throttle"))
+        return record.describe(self._clock.now(), "Secrets Manager") if record else ""
+
+    def _retrying(self, request: Request, state: State | None, *, fresh: bool) -> Outcome:
+        # In-place retries never run past the wait's overall deadline (kept in the state).
+        deadline = float(state["deadline"]) if state and "deadline" in state else (
+            Budget.start(self._clock.now(), 0.0, service_timeout=request.service_timeout).wait_deadline())
+        try:
+            return self._resolve(request, fresh=fresh, retry_until=deadline)
+        except Throttled as exc:
+            earlier = ThrottleRecord.from_state((state or {}).get("throttle"))
+            record = earlier.merged(exc.record) if earlier else exc.record
+            interval = max(0.2, THROTTLE_BACKOFF.delay(record.count, self._rng))
+            log.warning("GetSecretValue stayed throttled; the wait goes on", extra={"fields": {
+                "code": record.code, "streak": record.count, "retry_in_s": round(interval, 2)}})
+            return InProgress({"fresh": fresh, "throttle": record.to_state(), "deadline": deadline},
+                              interval=interval)
 
     def delete(self, request: Request) -> Result:
         # Nothing was created, so nothing is deleted, and Secrets Manager is not called.
@@ -215,10 +261,11 @@ class SecretsResolver(Provider):
 
     # -- reading --------------------------------------------------------------------
 
-    def _resolve(self, request: Request, *, fresh: bool) -> Result:
+    def _resolve(self, request: Request, *, fresh: bool, retry_until: float | None = None) -> Result:
         props = request.properties
         secret_id: str = props["SecretId"]
-        fetched = self.fetch(request, secret_id, props.get("VersionId"), props.get("VersionStage"), fresh=fresh)
+        fetched = self.fetch(request, secret_id, props.get("VersionId"), props.get("VersionStage"), fresh=fresh,
+                             retry_until=retry_until)
         keys: Sequence[str] | None = props.get("Keys")
         data, hint = self._attributes(secret_id, fetched, keys)
         log.info(
@@ -235,6 +282,7 @@ class SecretsResolver(Provider):
         version_stage: str | None,
         *,
         fresh: bool = False,
+        retry_until: float | None = None,
     ) -> Fetched:
         """GetSecretValue through the cache; values are registered as secret before anything else."""
         key: CacheKey = (secret_id, version_id, version_stage)
@@ -251,7 +299,11 @@ class SecretsResolver(Provider):
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            answer = self.client.get_secret_value(**params)
+            answer = call_with_retry(lambda: self.client.get_secret_value(**params), operation="GetSecretValue",
+                                     clock=self._clock, rng=self._rng,
+                                     deadline=min(self._clock.now() + IN_PLACE_RETRY_S,
+                                                  retry_until if retry_until is not None else float("inf")),
+                                     service="Secrets Manager")
         except ClientError as exc:
             raise ProviderError(self._explain(request, secret_id, version_id, version_stage, exc)) from None
         except BotoCoreError as exc:

@@ -368,10 +368,11 @@ def test_decryption_failure_with_the_aws_managed_key_says_so(client: Any, stub: 
 
 
 def test_other_errors_name_the_secret_and_the_error(client: Any, stub: Stubber) -> None:
-    expect_error(stub, "InternalServiceError", "try again")
+    # (InternalServiceError and throttling are retried: see test_throttling.py.)
+    expect_error(stub, "InvalidParameterException", "bad parameter")
     event = create(PROPS)
     assert outcome(run(SecretsResolver(client), event)) == failed_create(
-        event, "Could not read secret todobackend/credentials (AWS said: InternalServiceError: try again)."
+        event, "Could not read secret todobackend/credentials (AWS said: InvalidParameterException: bad parameter)."
     )
 
 
