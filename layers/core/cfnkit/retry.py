@@ -29,7 +29,7 @@ from .logs import get_logger
 if TYPE_CHECKING:
     import random
 
-    from .sender import Clock
+    from .clock import Clock
 
 log = get_logger("retry")
 T = TypeVar("T")
