@@ -86,6 +86,23 @@ def mutmut(*args: str) -> int:
     return subprocess.run(command, cwd=STAGE, env=env, check=False).returncode  # noqa: S603 - our interpreter
 
 
+def retest_survivors(modules: list[str]) -> None:
+    """Forget the survivors' verdicts: mutmut re-tests a mutant only when its function
+    changed, and a survivor is exactly what a new test is written to kill."""
+    from mutmut.__main__ import status_by_exit_code
+
+    for module in modules:
+        meta = STAGE / "mutants" / "cfnkit" / f"{module}.py.meta"
+        if not meta.exists():
+            continue
+        data = json.loads(meta.read_text())
+        verdicts = data.get("exit_code_by_key", {})
+        for name, exit_code in verdicts.items():
+            if exit_code is not None and status_by_exit_code[exit_code] not in KILLED_STATUSES:
+                verdicts[name] = None
+        meta.write_text(json.dumps(data, indent=4))
+
+
 def read_scores() -> dict[str, Score]:
     """Each module's mutants and their status, from mutmut's .meta files."""
     from mutmut.__main__ import status_by_exit_code
@@ -139,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     if not options.report_only:
         stage(options.fresh)
+        retest_survivors(modules)
         for module in modules:
             print(f"== mutmut: cfnkit.{module}", flush=True)
             mutmut("run", "--max-children", "1", f"cfnkit.{module}.*")
