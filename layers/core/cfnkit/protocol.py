@@ -316,38 +316,35 @@ def encode_response(response: Response, *, oversize_hint: str = "") -> tuple[byt
     if len(body) > MAX_BODY_BYTES and response.data and response.status is Status.SUCCESS:
         size = len(_dump(replace(response, reason=reason).document()))
         reason = too_large_reason(size, response.data, oversize_hint)
-        response = replace(response, status=Status.FAILED, data=None)
-        body = _dump(response.document())
+        response = replace(response, status=Status.FAILED)
     # Room the Reason is guaranteed: all of a short one, the head of a long one.
     reserve = 0
     if response.status is Status.FAILED:
         reserve = min(len(json.dumps(reason, ensure_ascii=False).encode()), MIN_REASON_BYTES)
     if len(body) > MAX_BODY_BYTES - reserve and response.data:
-        # CloudFormation ignores the Data of a FAILED answer; the Reason is what the user reads.
+        # Data that leaves the Reason no room goes (a SUCCESS too large for the body has just
+        # become FAILED): CloudFormation ignores the Data of a FAILED answer; its Reason is read.
         response = replace(response, data=None)
         body = _dump(response.document())
     if len(body) > MAX_BODY_BYTES - reserve:
         # Only a malformed event has identifiers this long; CloudFormation would reject
         # the answer anyway, but the body must stay within the limit (and we must end).
         response = _shrink_identifiers(response, MAX_BODY_BYTES - reserve)
-        body = _dump(response.document())
-    budget = MAX_BODY_BYTES - len(body)
     final = replace(response, reason=reason)
     body = _dump(final.document())
     if len(body) <= MAX_BODY_BYTES:
         return body, final
-    # Each byte of the Reason costs at least one byte of JSON, escapes cost more:
-    # find the longest head of the Reason whose encoded document fits.
-    low, high = 0, budget
-    best = replace(response, reason=cut_utf8(reason, 0))
-    while low <= high:
-        middle = (low + high) // 2
-        candidate = replace(response, reason=cut_utf8(reason, middle))
-        if len(_dump(candidate.document())) <= MAX_BODY_BYTES:
-            best, low = candidate, middle + 1
+    # Each byte of the Reason costs at least one byte of JSON, escapes cost more: find the
+    # longest head of the Reason (in bytes) whose document fits. A head of 0 bytes always does.
+    low, high = 0, MAX_BODY_BYTES
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(_dump(replace(response, reason=cut_utf8(reason, middle)).document())) <= MAX_BODY_BYTES:
+            low = middle
         else:
             high = middle - 1
-    return _dump(best.document()), best
+    final = replace(response, reason=cut_utf8(reason, low))
+    return _dump(final.document()), final
 
 
 def _shrink_identifiers(response: Response, limit: int) -> Response:

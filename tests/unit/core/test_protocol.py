@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -471,3 +472,29 @@ def test_too_large_reason_names_at_most_the_ten_largest_keys_and_no_hint_by_defa
         "K11 (19 B), K10 (18 B), K09 (17 B), K08 (16 B), K07 (15 B), K06 (14 B), K05 (13 B), K04 (12 B), "
         "K03 (11 B), K02 (10 B)."
     )
+
+
+def failed_of_size(size: int, pad: str) -> Response:
+    """A FAILED response with Reason "boom" whose body WITHOUT the Reason is `size` bytes,
+    padded in its StackId or its Data."""
+
+    def padded(text: str) -> Response:
+        filler: dict[str, Any] = {"data": {"K": text}} if pad == "data" else {"stack_id": text}
+        return response(status=Status.FAILED, **filler)
+
+    empty = len(json.dumps(padded("").document(), separators=(",", ":")).encode())
+    return dataclasses.replace(padded("x" * (size - empty)), reason="boom")
+
+
+def test_a_reason_that_fits_exactly_leaves_the_identifiers_whole() -> None:
+    failed = failed_of_size(MAX_BODY_BYTES - len('"boom"'), pad="stack_id")  # room for exactly the reserve
+    body, sent = encode_response(failed)
+    assert (sent.stack_id, sent.reason) == (failed.stack_id, "boom")
+    assert len(body) == MAX_BODY_BYTES - 2  # the reserve counts the quotes the body already has
+
+
+def test_the_data_of_a_failed_answer_goes_before_its_reason_or_identifiers_are_cut() -> None:
+    failed = failed_of_size(MAX_BODY_BYTES - 3, pad="data")
+    body, sent = encode_response(failed)
+    assert sent == Response(Status.FAILED, "id-1", STACK_ID, "r1", "Db", reason="boom")
+    assert json.loads(body)["Reason"] == "boom"
