@@ -329,3 +329,9 @@ def test_a_minimum_or_maximum_of_zero_is_still_a_bound() -> None:
         "High: expected a number of at most 0.0, got one out of range",
         "Zero: expected a number of at least 0, got one out of range",
     ]
+
+
+def test_a_schema_runs_the_checks_it_is_given() -> None:
+    schema = Schema(checks=(not_both("A", "B"),), A=Field(String()), B=Field(String()))
+    assert schema.parse({"A": "x"}) == {"A": "x"}
+    assert problems({"A": "x", "B": "y"}, schema) == ["give A or B, not both"]
