@@ -387,3 +387,85 @@ def test_a_structured_message_keeps_its_shape_and_loses_its_secrets(stream: io.S
                                                    {"password": CANARY, "n": [1, CANARY]}, None, None)
 
     assert record.msg == {"password": "****", "n": [1, "****"]}
+
+
+# -- what install() sets up once per process, seen from a fresh interpreter ------------------
+
+FRESH = """
+import logging, sys
+from cfnkit import logs
+logging.basicConfig(stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
+logs.install()
+logs.redactor.add("s3cr3t-value")
+logging.getLogger("botocore.parsers").setLevel(logging.DEBUG)  # turned up later: still suppressed
+logging.getLogger("botocore.parsers").debug("response body %s", "s3cr3t-value")
+logging.getLogger("other").warning("token=%s", "s3cr3t-value")
+try:
+    raise RuntimeError("refused s3cr3t-value")
+except RuntimeError:
+    logging.getLogger("other").exception("failed")
+logs.get_logger("x").info("hello %s", "s3cr3t-value")
+logs.get_logger("x").debug("not shown at INFO")
+"""
+
+
+def run_fresh(code: str, **env: str) -> tuple[list[dict[str, Any]], str]:
+    """Run code in a new interpreter importing this same cfnkit: (our JSON lines, stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {name: value for name, value in os.environ.items() if name != "CFNKIT_LOG_LEVEL"}
+    environment.update(PYTHONPATH=os.pathsep.join(sys.path), **env)
+    done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
+                          check=True, timeout=60)
+    return [json.loads(line) for line in done.stdout.splitlines()], done.stderr
+
+
+def test_install_redacts_every_logger_suppresses_bodies_and_writes_json_to_stdout() -> None:
+    lines_out, err = run_fresh(FRESH)
+    assert [(line["logger"], line["level"], line["message"]) for line in lines_out] == [
+        ("cfnkit.x", "INFO", "hello ****")]
+    assert err.splitlines()[:2] == [f"botocore.parsers DEBUG {SUPPRESSED}", "other WARNING token=****"]
+    assert "RuntimeError: refused ****" in err
+    assert "s3cr3t" not in err
+    assert "cfnkit.x" not in err  # our logger does not also propagate to the root's handlers
+
+
+def test_the_log_level_comes_from_cfnkit_log_level_in_any_case() -> None:
+    lines_out, _ = run_fresh(FRESH, CFNKIT_LOG_LEVEL="debug")
+    assert [line["message"] for line in lines_out] == ["hello ****", "not shown at INFO"]
+
+
+def test_an_unknown_log_level_is_named_in_the_warning_cut_to_40_characters(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    capfd.readouterr()
+    assert logs.install("v" * 50).level == logging.INFO
+    (warning,) = lines(capfd)
+    assert (warning["message"], warning["requested_level"]) == ("unknown log level; using INFO", "v" * 40)
+
+
+def test_queries_are_found_from_the_first_question_mark() -> None:
+    url = "https://bucket/p?X-Amz-Signature=ab?cd"
+    assert strip_query(url) == "https://bucket/p"
+    assert hide_query("PUT /p?X-Amz-Signature=ab?cd failed", url) == "PUT /p?**** failed"
+
+
+def test_json_lines_carry_utc_time_with_milliseconds() -> None:
+    record = logging.LogRecord("cfnkit.x", logging.INFO, __file__, 1, "m", None, None)
+    record.created, record.msecs = 1_767_225_600.0, 7.0
+    assert json.loads(logs.JsonFormatter().format(record))["time"] == "2026-01-01T00:00:00.007+00:00"
+
+
+def test_a_secret_is_masked_as_json_writes_it_without_escaping_non_ascii() -> None:
+    redactor.add('cañ"ary-7731')
+    assert redactor.redact('{"v": "cañ\\"ary-7731"} {"v": "ca\\u00f1\\"ary-7731"}') == '{"v": "****"} {"v": "****"}'
+
+
+def test_a_new_redactor_knows_no_secret() -> None:
+    fresh = logs.Redactor()
+    assert fresh.redact("s3cr3t-value https://h/p?sig=1") == "s3cr3t-value https://h/p?****"
+    fresh.add("s3cr3t-value")
+    assert fresh.redact("s3cr3t-value") == "****"
+    assert redactor.redact("s3cr3t-value") == "s3cr3t-value"  # the process-wide one is another
