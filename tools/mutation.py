@@ -13,7 +13,7 @@ Survivors listed in tests/mutation/equivalent.toml (with a one-line reason each)
 reported apart; any other survivor is printed so it can be killed or justified.
 The exit status is 1 when a module has an unexplained survivor.
 
-MODULE is one of handler, sender, protocol, logs, waiter, schema (default: all).
+MODULE is one of sender, protocol, schema, logs, handler, waiter, budget (default: all).
 Results are kept in .mutation/ between runs; --fresh starts over.
 """
 
@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / ".mutation"
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.toml"
-MODULES = ("sender", "protocol", "schema", "logs", "handler", "waiter")
+MODULES = ("sender", "protocol", "schema", "logs", "handler", "waiter", "budget")
 #: mutmut's exit-code classes (mutmut/__main__.py: status_by_exit_code).
 KILLED_STATUSES = {"killed", "timeout"}
 #: mutmut 3.7 (the newest that installs beside aws-sam-cli's click pin) reads Item._nodeid,
@@ -73,7 +73,8 @@ def stage(fresh: bool) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
     shutil.copytree(ROOT / "layers" / "core" / "cfnkit", STAGE / "cfnkit", ignore=ignore)
     shutil.copytree(ROOT / "tests" / "unit" / "core", STAGE / "tests" / "unit" / "core", ignore=ignore)
-    shutil.copy2(ROOT / "tests" / "conftest.py", STAGE / "tests" / "conftest.py")
+    for shared in ("conftest.py", "support.py"):
+        shutil.copy2(ROOT / "tests" / shared, STAGE / "tests" / shared)
     with (STAGE / "tests" / "conftest.py").open("a") as conftest:
         conftest.write(PYTEST9_SHIM)
     shutil.copy2(ROOT / "pyproject.toml", STAGE / "pyproject.toml")

@@ -452,10 +452,10 @@ def test_queries_are_found_from_the_first_question_mark() -> None:
     assert hide_query("PUT /p?X-Amz-Signature=ab?cd failed", url) == "PUT /p?**** failed"
 
 
-def test_json_lines_carry_utc_time_with_milliseconds() -> None:
+def test_json_lines_carry_the_utc_timestamp_with_milliseconds_as_powertools_writes_it() -> None:
     record = logging.LogRecord("cfnkit.x", logging.INFO, __file__, 1, "m", None, None)
     record.created, record.msecs = 1_767_225_600.0, 7.0
-    assert json.loads(logs.JsonFormatter().format(record))["time"] == "2026-01-01T00:00:00.007+00:00"
+    assert json.loads(logs.JsonFormatter().format(record))["timestamp"] == "2026-01-01 00:00:00,007+0000"
 
 
 def test_a_secret_is_masked_as_json_writes_it_without_escaping_non_ascii() -> None:
