@@ -88,9 +88,12 @@ def mutmut(*args: str) -> int:
 
 
 def retest_survivors(modules: list[str]) -> None:
-    """Forget the survivors' verdicts: mutmut re-tests a mutant only when its function
-    changed, and a survivor is exactly what a new test is written to kill."""
+    """Forget the survivors' verdicts and which tests reach which function: mutmut
+    re-tests a mutant only when its function changed, and maps tests to functions once,
+    so a new test would never be run against the survivor it was written to kill."""
     from mutmut.__main__ import status_by_exit_code
+
+    (STAGE / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
 
     for module in modules:
         meta = STAGE / "mutants" / "cfnkit" / f"{module}.py.meta"
