@@ -286,25 +286,30 @@ _install_state = {"installed": False}
 _install_lock = threading.Lock()
 
 
+def redact_record(record: logging.LogRecord) -> None:
+    """The redaction processor, applied to every record as it is born (see install())."""
+    try:
+        if record.levelno < logging.INFO and record.name.startswith(BODY_LOGGERS):
+            record.msg, record.args = SUPPRESSED, None
+        else:
+            if isinstance(record.msg, Mapping | list | tuple) and not record.args:
+                # A structured message (Powertools logs dicts as JSON objects) keeps its shape.
+                record.msg = _redact_tree(record.msg)
+            message = record.getMessage()
+            redacted = redactor.redact(message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redactor.redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+    except Exception:  # a log line that cannot be formatted must not break the caller
+        record.msg, record.args = "[cfnkit: unformattable log record]", None
+
+
 def _redacting_factory(base: Any) -> Any:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record: logging.LogRecord = base(*args, **kwargs)
-        try:
-            if record.levelno < logging.INFO and record.name.startswith(BODY_LOGGERS):
-                record.msg, record.args = SUPPRESSED, None
-            else:
-                if isinstance(record.msg, Mapping | list | tuple) and not record.args:
-                    # A structured message (Powertools logs dicts as JSON objects) keeps its shape.
-                    record.msg = _redact_tree(record.msg)
-                message = record.getMessage()
-                redacted = redactor.redact(message)
-                if redacted != message:
-                    record.msg, record.args = redacted, None
-            if record.exc_info and record.exc_info[1] is not None:
-                record.exc_text = redactor.redact(logging.Formatter().formatException(record.exc_info))
-                record.exc_info = None
-        except Exception:  # a log line that cannot be formatted must not break the caller
-            record.msg, record.args = "[cfnkit: unformattable log record]", None
+        redact_record(record)
         return record
 
     return factory
