@@ -4,9 +4,9 @@ Contracts:
 - `classify(exc)` says whether an AWS call failed in a way that waiting cures:
   "throttled" (the account's request quota, e.g. ThrottlingException) or "transient"
   (a 5xx, a timeout, a dropped connection). Anything else is None and is not retried.
-  It reads botocore's exception shape (`exc.response["Error"]["Code"]`, the HTTP status,
-  the class names of botocore's connection errors) without importing botocore, so the
-  core stays stdlib-only.
+  It reads the error code with `cfnkit.awserrors` (botocore is imported only when an
+  exception is read, so the core stays stdlib-only), the HTTP status from the response
+  metadata, and botocore's connection errors by class name.
 - `Backoff.delay(attempt, rng)` is exponential backoff with full jitter: uniform in
   [0, min(cap, base * 2**attempt)] ("Exponential backoff and jitter", AWS Architecture
   Blog), so callers that were throttled together do not come back together.
@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from .awserrors import error_code
 from .errors import CfnkitError
 from .logs import get_logger
 
@@ -74,16 +75,6 @@ TRANSIENT_CLASSES = frozenset({
     "ConnectionClosedError",
     "HTTPClientError",
 })
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a botocore ClientError, else the exception's class name."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, Mapping):
-        error = response.get("Error")
-        if isinstance(error, Mapping) and isinstance(error.get("Code"), str) and error["Code"]:
-            return str(error["Code"])
-    return type(exc).__name__
 
 
 def _http_status(exc: BaseException) -> int | None:

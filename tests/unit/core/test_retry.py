@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
-from cfnkit.retry import Backoff, Throttled, ThrottleRecord, call_with_retry, classify, error_code
+from botocore.exceptions import ClientError
+from cfnkit.retry import Backoff, Throttled, ThrottleRecord, call_with_retry, classify
 from cfnkit.testing import FakeClock
 
 
@@ -15,13 +15,10 @@ class Ceiling(random.Random):
         return b
 
 
-class AwsError(Exception):
-    """The shape of botocore's ClientError (the core never imports botocore)."""
-
-    def __init__(self, code: str, status: int = 400) -> None:
-        super().__init__(f"An error occurred ({code})")
-        self.response: dict[str, Any] = {"Error": {"Code": code, "Message": "m"},
-                                         "ResponseMetadata": {"HTTPStatusCode": status}}
+def aws_error(code: str, status: int = 400) -> ClientError:
+    """What botocore raises for an AWS error answer."""
+    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                       "Op")
 
 
 class EndpointConnectionError(Exception):
@@ -35,26 +32,21 @@ class ReadTimeoutError(EndpointConnectionError):
 @pytest.mark.parametrize(
     ("exc", "kind"),
     [
-        (AwsError("ThrottlingException"), "throttled"),
-        (AwsError("TooManyRequestsException", 429), "throttled"),
-        (AwsError("SomethingNew", 429), "throttled"),
-        (AwsError("ServerException", 500), "transient"),
-        (AwsError("InternalServiceError", 500), "transient"),
-        (AwsError("Unknown", 503), "transient"),
-        (AwsError("ClientException"), None),
-        (AwsError("AccessDeniedException"), None),
-        (AwsError("ResourceNotFoundException"), None),
+        (aws_error("ThrottlingException"), "throttled"),
+        (aws_error("TooManyRequestsException", 429), "throttled"),
+        (aws_error("SomethingNew", 429), "throttled"),
+        (aws_error("ServerException", 500), "transient"),
+        (aws_error("InternalServiceError", 500), "transient"),
+        (aws_error("Unknown", 503), "transient"),
+        (aws_error("ClientException"), None),
+        (aws_error("AccessDeniedException"), None),
+        (aws_error("ResourceNotFoundException"), None),
         (ReadTimeoutError("read timed out"), "transient"),
         (ValueError("bad"), None),
     ],
 )
 def test_classify(exc: Exception, kind: str | None) -> None:
     assert classify(exc) == kind
-
-
-def test_error_code_of_a_plain_exception_is_its_class() -> None:
-    assert error_code(ValueError("x")) == "ValueError"
-    assert error_code(AwsError("ThrottlingException")) == "ThrottlingException"
 
 
 def test_backoff_is_full_jitter_doubling_to_the_cap() -> None:
@@ -69,7 +61,7 @@ def test_backoff_is_full_jitter_doubling_to_the_cap() -> None:
 
 def test_retries_in_place_until_the_call_succeeds() -> None:
     clock = FakeClock()
-    replies: list[Exception | str] = [AwsError("ThrottlingException"), AwsError("ServerException", 500), "ok"]
+    replies: list[Exception | str] = [aws_error("ThrottlingException"), aws_error("ServerException", 500), "ok"]
 
     def call() -> str:
         reply = replies.pop(0)
@@ -85,9 +77,9 @@ def test_not_retryable_errors_propagate_at_once() -> None:
     clock = FakeClock()
 
     def call() -> str:
-        raise AwsError("AccessDeniedException")
+        raise aws_error("AccessDeniedException")
 
-    with pytest.raises(AwsError):
+    with pytest.raises(ClientError):
         call_with_retry(call, operation="Op", clock=clock, rng=Ceiling(), deadline=clock.now() + 10)
     assert clock.sleeps == []
 
@@ -100,7 +92,7 @@ def test_gives_up_before_the_deadline_with_the_streak() -> None:
     def call() -> str:
         nonlocal calls
         calls += 1
-        raise AwsError("ThrottlingException")
+        raise aws_error("ThrottlingException")
 
     # Attempts at 0, 0.5, 1.5 and 3.5 s; the next pause (4 s) would end at 7.5 s, past the 7 s deadline.
     with pytest.raises(Throttled) as caught:
@@ -116,7 +108,7 @@ def test_a_pause_ending_exactly_at_the_deadline_is_not_taken() -> None:
     clock = FakeClock()
 
     def call() -> str:
-        raise AwsError("ThrottlingException")
+        raise aws_error("ThrottlingException")
 
     with pytest.raises(Throttled):
         call_with_retry(call, operation="Op", clock=clock, rng=Ceiling(), deadline=clock.now() + 0.5)
@@ -128,7 +120,7 @@ def test_a_streak_continues_from_a_previous_invocation() -> None:
     earlier = ThrottleRecord("RunTask", "ThrottlingException", clock.now() - 100, 7)
 
     def call() -> str:
-        raise AwsError("ServerException", 500)
+        raise aws_error("ServerException", 500)
 
     with pytest.raises(Throttled) as caught:
         call_with_retry(call, operation="RunTask", clock=clock, rng=Ceiling(), deadline=clock.now(), record=earlier)
