@@ -9,20 +9,25 @@ The curve (`PollSchedule.base(age)`, age = seconds since the work started):
 DescribeTasks calls per task-hour at pace 1: 60 (first minute) + 60 * ln(1800/60) (~204,
 up to 30 min) + 60 (last 30 min at 30 s) = about 324, against 3600 at a fixed 1 s.
 
-Pace (`after_throttle` / `after_success`): a factor >= 1 that multiplies the curve, AIMD
-in rate terms: every throttled call multiplies it by `grow` (4, up to `max_pace` 8),
-every clean call takes `step` (0.25) off. Runners that share an account-wide token
-bucket (ECS: DescribeTasks and ListTasks share 100 tokens refilled at 20/s) thus slow
-down sharply on the first sign of an empty bucket, which costs each runner about one
-throttled call, and creep back while the bucket keeps up. The pace lives in the wait
-state, so a continued invocation keeps it. The cap keeps the report delay bounded
-(8 s intervals in the first minute) while 100 runners at pace 8 still poll at only
-12.5 calls/s together, under ECS's 20/s refill.
+Pace (`after_throttle` / `after_success`): a factor >= 1 that multiplies the curve.
+A throttled call sets it to `max_pace` (6) at once; every clean call multiplies it by
+`recover` (0.9), down to 1. The ceiling comes from the shared bucket's arithmetic: ECS's
+DescribeTasks and ListTasks share one bucket per account and Region (100 tokens refilled
+at 20/s), and a runner at pace 6 in its first minute polls every 6 s, so up to 120 runners
+(20/s x 6 s) fit under the refill together. A runner cannot count the others, so a
+throttle (the only sign of them) takes it straight to that sustainable pace: one
+throttled call per runner instead of one per doubling (a 4x step from pace 2 reached
+8 and the 1-8 s spread set the p95 report delay; a 2x step cost most runners a second
+throttle). The recovery is geometric: back to pace 1 in 18 clean polls (some 50 s
+from pace 6), quicker at a high pace, where the slow intervals cost report delay, and
+gentle near pace 1, where the bucket is met again. The pace lives in the wait state,
+so a continued invocation keeps it.
 
 Slow start: a wait begins at `start_pace` (2: its first polls 2 s apart) and earns the
-full speed with its first few clean polls (about 8 s). A task cannot stop within seconds of
-RunTask, so this costs a young task little, while a hundred runners started together do
-not all meet the account's bucket at 1 Hz before any of them has learnt it is short.
+full speed with its first few clean polls (7, about 10 s). A task cannot stop within
+seconds of RunTask, so this costs a young task little, while a hundred runners started
+together do not all meet the account's bucket at 1 Hz before any of them has learnt it
+is short.
 
 Jitter: every interval is multiplied by a uniform factor in [1 - jitter, 1 + jitter],
 so runners started together drift apart instead of polling in lockstep.
@@ -45,10 +50,9 @@ class PollSchedule:
     ratio: float = 60.0
     slowest: float = 30.0
     jitter: float = 0.2
-    max_pace: float = 8.0
+    max_pace: float = 6.0
     start_pace: float = 2.0
-    grow: float = 4.0
-    step: float = 0.25
+    recover: float = 0.9
 
     def base(self, age: float) -> float:
         """The interval before jitter and pace, for work that has run `age` seconds."""
@@ -78,10 +82,13 @@ class PollSchedule:
         return min(self.max_pace, max(1.0, pace))
 
     def after_throttle(self, pace: float) -> float:
-        return self.clamp_pace(self.clamp_pace(pace) * self.grow)
+        """A throttled call: the bucket is short, so the pace jumps to the ceiling (whatever it was)."""
+        del pace
+        return self.max_pace
 
     def after_success(self, pace: float) -> float:
-        return self.clamp_pace(self.clamp_pace(pace) - self.step)
+        """A clean call: `recover` times the pace, never below 1."""
+        return self.clamp_pace(self.clamp_pace(pace) * self.recover)
 
     def calls(self, start: float, end: float) -> float:
         """Polls made between ages start and end at pace 1 without jitter (the integral of 1/base)."""
