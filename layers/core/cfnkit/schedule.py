@@ -10,18 +10,19 @@ DescribeTasks calls per task-hour at pace 1: 60 (first minute) + 60 * ln(1800/60
 up to 30 min) + 60 (last 30 min at 30 s) = about 324, against 3600 at a fixed 1 s.
 
 Pace (`after_throttle` / `after_success`): a factor >= 1 that multiplies the curve.
-A throttled call sets it to `max_pace` (6) at once; every clean call multiplies it by
-`recover` (0.9), down to 1. The ceiling comes from the shared bucket's arithmetic: ECS's
+A throttled call sets it to `max_pace` (5) at once; every clean call multiplies it by
+`recover` (0.9), down to 1. The ceiling is the shared bucket's arithmetic: ECS's
 DescribeTasks and ListTasks share one bucket per account and Region (100 tokens refilled
-at 20/s), and a runner at pace 6 in its first minute polls every 6 s, so up to 120 runners
-(20/s x 6 s) fit under the refill together. A runner cannot count the others, so a
-throttle (the only sign of them) takes it straight to that sustainable pace: one
-throttled call per runner instead of one per doubling (a 4x step from pace 2 reached
-8 and the 1-8 s spread set the p95 report delay; a 2x step cost most runners a second
-throttle). The recovery is geometric: back to pace 1 in 18 clean polls (some 50 s
-from pace 6), quicker at a high pace, where the slow intervals cost report delay, and
-gentle near pace 1, where the bucket is met again. The pace lives in the wait state,
-so a continued invocation keeps it.
+at 20/s), and a runner at pace 5 in its first minute polls every 5 s, so 100 runners
+together ask 20 calls a second, the refill rate (and fewer as their tasks age). A runner
+cannot count the others; a throttle is the only sign of them, so it goes straight to a
+pace the bucket sustains for a large fleet and pays one throttled call for it, not one
+per doubling. (Measured, bench/scale.py: a 4x step up to 8 made the runners it caught
+poll up to 10 s apart, which set the p95 report delay at 40 runners; a ceiling of 6
+did the same, less so.) The recovery is geometric: back to pace 1 after 16 clean polls
+(about 41 s from pace 5), quickest while the pace is high, where the long intervals cost
+report delay, and gentle near 1, where the bucket is met again. The pace lives in the
+wait state, so a continued invocation keeps it.
 
 Slow start: a wait begins at `start_pace` (2: its first polls 2 s apart) and earns the
 full speed with its first few clean polls (7, about 10 s). A task cannot stop within
@@ -50,7 +51,7 @@ class PollSchedule:
     ratio: float = 60.0
     slowest: float = 30.0
     jitter: float = 0.2
-    max_pace: float = 6.0
+    max_pace: float = 5.0
     start_pace: float = 2.0
     recover: float = 0.9
 

@@ -141,9 +141,9 @@ def test_throttled_describe_tasks_skips_a_poll_and_slows_the_pace(ecs: Any, ecs_
     body = handle(EcsTaskRunner(ecs, clock=clock, schedule=STEADY), create_event({**PROPS, "LogTailLines": 0}),
                   clock).only
     assert body["Status"] == "SUCCESS", body["Reason"]
-    # 1 s; each throttle sets the pace to the ceiling (6), however slow it already was; one clean
+    # 1 s; each throttle sets the pace to the ceiling (5), however slow it already was; one clean
     # poll takes a tenth off it.
-    assert clock.sleeps == pytest.approx([1.0, 6.0, 6.0, 5.4])
+    assert clock.sleeps == pytest.approx([1.0, 5.0, 5.0, 4.5])
 
 
 def test_throttled_list_tasks_is_retried_in_place(ecs: Any, ecs_stub: Stubber) -> None:
@@ -156,8 +156,8 @@ def test_throttled_list_tasks_is_retried_in_place(ecs: Any, ecs_stub: Stubber) -
     runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY, rng=Ceiling())
     body = handle(runner, create_event({**PROPS, "LogTailLines": 0}), clock).only
     assert body["Status"] == "SUCCESS", body["Reason"]
-    # The in-place backoff (full jitter up to 2 s); the bucket was short, so the wait starts at pace 6.
-    assert clock.sleeps == [2.0, 6.0]
+    # The in-place backoff (full jitter up to 2 s); the bucket was short, so the wait starts at pace 5.
+    assert clock.sleeps == [2.0, 5.0]
 
 
 def test_throttled_describe_task_definition_is_retried_in_place(ecs: Any, ecs_stub: Stubber) -> None:
@@ -169,7 +169,7 @@ def test_throttled_describe_task_definition_is_retried_in_place(ecs: Any, ecs_st
     runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY, rng=Ceiling())
     body = handle(runner, create_event({**PROPS, "LogTailLines": 0}), clock).only
     assert body["Status"] == "SUCCESS", body["Reason"]
-    assert clock.sleeps == [2.0, 4.0, 6.0]
+    assert clock.sleeps == [2.0, 4.0, 5.0]
 
 
 def test_run_task_throttled_past_its_in_place_budget_is_retried_with_the_same_client_token(ecs: Any) -> None:
@@ -189,8 +189,8 @@ def test_run_task_throttled_past_its_in_place_budget_is_retried_with_the_same_cl
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert len(tokens) == 4
     assert len(set(tokens)) == 1  # RunTask stays idempotent: every retry carries the same clientToken
-    # 2 in-place pauses; the wait's backoff (full jitter to 2**3 s); the first poll at pace 6.
-    assert clock.sleeps == [2.0, 4.0, 8.0, 6.0]
+    # 2 in-place pauses; the wait's backoff (full jitter to 2**3 s); the first poll at pace 5.
+    assert clock.sleeps == [2.0, 4.0, 8.0, 5.0]
     assert sum(clock.sleeps[:2]) < IN_PLACE_RETRY_S
 
 
@@ -253,8 +253,8 @@ def test_log_tail_throttled_past_its_budget_keeps_the_failure_reason(ecs: Any, e
 def test_throttle_that_outlasts_the_deadline_fails_in_time_naming_it(ecs: Any, ecs_stub: Stubber) -> None:
     expect_lookup(ecs_stub)
     expect_run(ecs_stub)
-    # Polls at 1, 7, 13, ..., 55 (pace 6 from the first throttle) and (the deadline) 60 s.
-    throttle(ecs_stub, "describe_tasks", 11)
+    # Polls at 1, 6, 11, ..., 56 (pace 5 from the first throttle) and (the deadline) 60 s.
+    throttle(ecs_stub, "describe_tasks", 13)
     ecs_stub.add_response("stop_task", {}, {"cluster": CLUSTER, "task": TASK, "reason": ANY})
     clock = FakeClock()
     started = clock.now()
@@ -262,28 +262,28 @@ def test_throttle_that_outlasts_the_deadline_fails_in_time_naming_it(ecs: Any, e
                   clock).only
     assert body["Status"] == "FAILED"
     assert body["Reason"] == ("timed out after 60 s; the ECS API was throttling DescribeTasks for the last 59 s "
-                              "(11 calls, last error ThrottlingException); task stopped")
+                              "(13 calls, last error ThrottlingException); task stopped")
     assert clock.now() - started == 60.0
 
 
 def test_throttle_streak_survives_a_continuation(ecs: Any, ecs_stub: Stubber) -> None:
     expect_lookup(ecs_stub)
     expect_run(ecs_stub)
-    # At 1, 7, 13, ..., 43 s; then 6 s more would leave less than the 15 s hand-off margin of a 60 s Lambda.
-    throttle(ecs_stub, "describe_tasks", 8)
+    # At 1, 6, 11, ..., 41 s; then 5 s more would leave less than the 15 s hand-off margin of a 60 s Lambda.
+    throttle(ecs_stub, "describe_tasks", 9)
     clock = FakeClock()
     invoker = RecordingInvoker()
     sender = handle(EcsTaskRunner(ecs, clock=clock, schedule=STEADY), create_event(PROPS), clock, invoker, 60)
     assert sender.bodies == []
     [(_, event)] = invoker.calls
     state = event["CfnkitContinuation"]["state"]
-    assert state["pace"] == 6.0
-    assert state["throttle"]["count"] == 8
-    # The continued invocation keeps the pace (6 s) and the streak; the task has stopped meanwhile.
+    assert state["pace"] == 5.0
+    assert state["throttle"]["count"] == 9
+    # The continued invocation keeps the pace (5 s) and the streak; the task has stopped meanwhile.
     expect_describe(ecs_stub, stopped())
     sender = handle(EcsTaskRunner(ecs, clock=clock, schedule=STEADY), event, clock)
     assert sender.only["Status"] == "SUCCESS"
-    assert clock.sleeps[-1] == 6.0
+    assert clock.sleeps[-1] == 5.0
 
 
 def test_in_place_retries_never_run_past_the_deadline(ecs: Any, ecs_stub: Stubber) -> None:
