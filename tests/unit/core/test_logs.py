@@ -13,7 +13,7 @@ import pytest
 from cfnkit import CustomResource, Provider, ProviderError, Request, Result, get_logger, logs
 from cfnkit.handler import _Watchdog
 from cfnkit.logs import MASK, MIN_SECRET_LENGTH, SUPPRESSED, hide_query, redactor, request_scope, strip_query
-from cfnkit.testing import FakeClock, FakeContext, RecordingSender, create_event
+from cfnkit.testing import FakeClock, FakeContext, RecordingSender, create_event, update_event
 
 CANARY = 'Zq9"cañary\\7731'
 URL = "https://bucket.s3.amazonaws.com/stack/req?X-Amz-Signature=deadbeefcafe&X-Amz-Expires=7200"
@@ -469,3 +469,42 @@ def test_a_new_redactor_knows_no_secret() -> None:
     fresh.add("s3cr3t-value")
     assert fresh.redact("s3cr3t-value") == "****"
     assert redactor.redact("s3cr3t-value") == "s3cr3t-value"  # the process-wide one is another
+
+
+def test_a_logged_event_keeps_its_service_settings_and_masks_every_other_property(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    logs.install()
+    capfd.readouterr()
+    event = update_event({"Password": "pw-1", "Size": 3}, {"Password": "pw-0"}, "id-1", service_timeout=60)
+    get_logger("t").info("event", extra={"fields": {"event": event, "not_an_event": {"RequestType": "Create"}}})
+    (line,) = lines(capfd)
+    assert line["event"]["ResourceProperties"] == {
+        "ServiceToken": event["ServiceToken"], "Password": MASK, "Size": MASK, "ServiceTimeout": "60"}
+    assert line["event"]["OldResourceProperties"] == {"ServiceToken": event["ServiceToken"], "Password": MASK}
+    assert line["event"]["PhysicalResourceId"] == "id-1"
+    assert line["not_an_event"] == {"RequestType": "Create"}  # without a ResponseURL it is not an event
+
+
+def test_protect_powertools_wraps_each_powertools_formatter_once_and_redacts_its_output() -> None:
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(LambdaPowertoolsFormatter())
+    plain = logging.StreamHandler(io.StringIO())
+    plain.setFormatter(logging.Formatter())
+    logger = logging.getLogger("powertools-user")
+    logger.addHandler(handler)
+    logger.addHandler(plain)
+    try:
+        assert logs.protect_powertools() == 1
+        assert logs.protect_powertools() == 0
+        redactor.add("pt-s3cret")
+        # Extra keys are not part of the message: only the wrapped serializer can mask them.
+        logger.warning("payment", extra={"token": "pt-s3cret", "n": 1})
+        line = json.loads(buffer.getvalue())
+        assert (line["message"], line["token"], line["n"]) == ("payment", MASK, 1)
+    finally:
+        logger.removeHandler(handler)
+        logger.removeHandler(plain)
