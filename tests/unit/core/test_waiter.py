@@ -12,12 +12,14 @@ from cfnkit import CustomResource, InProgress, Provider, ProviderError, Request,
 from cfnkit.budget import MAX_HOPS, Budget
 from cfnkit.errors import ContinuationFailed
 from cfnkit.protocol import parse_request
+from cfnkit.provider import MAX_STATE_BYTES
 from cfnkit.testing import FakeClock, FakeContext, RecordingInvoker, RecordingSender, create_event
 from cfnkit.waiter import (
     MAX_ASYNC_PAYLOAD_BYTES,
     Continuation,
     LambdaInvoker,
     Waiter,
+    check_state,
     continuation_event,
 )
 
@@ -408,3 +410,63 @@ def test_the_waiter_polls_a_continuation_at_once() -> None:
     assert result == Result(physical_id="t-1", data={"Polls": 2})
     assert [p["n"] for p in provider.polls] == [0, 1]
     assert clock.sleeps == [10.0]
+
+
+# -- limits and hand-offs at their edges ---------------------------------------------------
+
+
+class NamesItsRequest(Counter):
+    """A cleanup that needs the request (a real one stops the task it started for it)."""
+
+    def on_timeout(self, request: Request, state: State) -> str:
+        self.timeouts.append(dict(state))
+        return f"stopped the task of {request.logical_id}"
+
+
+def test_the_cleanup_is_given_the_request_on_the_deadline_and_on_a_failed_hand_off() -> None:
+    sender = handle(NamesItsRequest(interval=30.0, done_at=10**6), EVENT_120, FakeClock())
+    assert answer(sender)[1] == "timed out after 110 s; stopped the task of Resource"
+    sender = handle(NamesItsRequest(interval=10.0, done_at=10**6), EVENT, FakeClock(), timeout=60.0,
+                    invoker=RecordingInvoker(error=RuntimeError("Rate exceeded")))
+    assert answer(sender)[1] == (
+        "could not continue the wait in a new invocation: RuntimeError: Rate exceeded; stopped the task of Resource")
+
+
+def test_a_state_of_exactly_max_state_bytes_travels_and_one_byte_more_does_not() -> None:
+    overhead = len(json.dumps({"s": ""}, separators=(",", ":")).encode())
+    check_state({"s": "x" * (MAX_STATE_BYTES - overhead)})
+    with pytest.raises(ContinuationFailed) as caught:
+        check_state({"s": "x" * (MAX_STATE_BYTES - overhead + 1)})
+    assert caught.value.reason() == (
+        f"the provider's wait state is {MAX_STATE_BYTES + 1} bytes; the limit is {MAX_STATE_BYTES}")
+
+
+def test_a_payload_of_exactly_the_async_limit_is_sent() -> None:
+    class Accepts:
+        def __init__(self) -> None:
+            self.sizes: list[int] = []
+
+        def invoke(self, **call: Any) -> dict[str, int]:
+            self.sizes.append(len(call["Payload"]))
+            return {"StatusCode": 202}
+
+    client = Accepts()
+    overhead = len(json.dumps({"blob": ""}, separators=(",", ":")).encode())
+    LambdaInvoker(client).invoke_async(ARN, {"blob": "x" * (MAX_ASYNC_PAYLOAD_BYTES - overhead)})
+    assert client.sizes == [MAX_ASYNC_PAYLOAD_BYTES]
+
+
+def test_a_hand_off_and_a_failed_cleanup_are_logged(capfd: pytest.CaptureFixture[str]) -> None:
+    class Failing(Counter):
+        def on_timeout(self, request: Request, state: State) -> str:
+            raise RuntimeError("stop denied")
+
+    capfd.readouterr()
+    hand_off(Counter(interval=10.0, done_at=10**6), EVENT, FakeClock())
+    handle(Failing(interval=60.0, done_at=10**6, limit=30.0), EVENT, FakeClock())
+    logged = [json.loads(line) for line in capfd.readouterr().out.splitlines()]
+    handed = [line for line in logged if line["message"] == "wait continues in a new invocation"]
+    assert [(line["level"], line["next_hop"]) for line in handed] == [("INFO", 1)]
+    (failed,) = [line for line in logged if line["message"] == "cleanup after the deadline failed"]
+    assert failed["level"] == "ERROR"
+    assert "RuntimeError: stop denied" in failed["exception"]
