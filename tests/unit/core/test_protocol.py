@@ -498,3 +498,31 @@ def test_the_data_of_a_failed_answer_goes_before_its_reason_or_identifiers_are_c
     body, sent = encode_response(failed)
     assert sent == Response(Status.FAILED, "id-1", STACK_ID, "r1", "Db", reason="boom")
     assert json.loads(body)["Reason"] == "boom"
+
+
+def test_a_reason_that_cannot_fit_at_all_is_dropped_rather_than_the_limit_broken() -> None:
+    empty = len(encode_response(response(stack_id=""))[0])
+    full = response(stack_id="s" * (MAX_BODY_BYTES - empty), reason="ok")  # 4096 bytes without its Reason
+    body, sent = encode_response(full)
+    assert (len(body), sent.reason, sent.stack_id) == (MAX_BODY_BYTES, "", full.stack_id)
+
+
+@given(length=st.integers(4100, 9000))
+def test_a_long_ascii_reason_is_cut_to_the_longest_head_that_fits(length: int) -> None:
+    body, sent = encode_response(response(status=Status.FAILED, reason="r" * length))
+    assert len(body) == MAX_BODY_BYTES  # one JSON byte per character: the best cut fills the body exactly
+    assert sent.reason.endswith(" [...]")
+
+
+def test_a_malformed_event_is_answered_with_its_ids_cut_to_fit_at_an_https_url() -> None:
+    from cfnkit.protocol import malformed_response
+
+    event = update_event({}, {}, "é" * 513, response_url="https://bucket/r?X-Amz-Signature=1", logical_id="Db",
+                         request_id="r-9")
+    del event["ResourceType"]
+    answered = malformed_response(event, "Malformed custom resource event: ResourceType is missing")
+    assert answered is not None
+    url, failed = answered
+    assert url == "https://bucket/r?X-Amz-Signature=1"
+    assert failed == Response(Status.FAILED, "é" * 512, STACK_ID, "r-9", "Db",
+                              reason="Malformed custom resource event: ResourceType is missing")
