@@ -78,6 +78,9 @@ def stage(fresh: bool) -> None:
     with (STAGE / "tests" / "conftest.py").open("a") as conftest:
         conftest.write(PYTEST9_SHIM)
     shutil.copy2(ROOT / "pyproject.toml", STAGE / "pyproject.toml")
+    for module in MODULES:  # a copy mutmut made while the module was not yet mutated would stay so
+        if not (STAGE / "mutants" / "cfnkit" / f"{module}.py.meta").exists():
+            (STAGE / "mutants" / "cfnkit" / f"{module}.py").unlink(missing_ok=True)
 
 
 def mutmut(*args: str) -> int:
