@@ -517,12 +517,12 @@ def test_a_long_ascii_reason_is_cut_to_the_longest_head_that_fits(length: int) -
 def test_a_malformed_event_is_answered_with_its_ids_cut_to_fit_at_an_https_url() -> None:
     from cfnkit.protocol import malformed_response
 
-    event = update_event({}, {}, "é" * 513, response_url="https://bucket/r?X-Amz-Signature=1", logical_id="Db",
-                         request_id="r-9")
+    event = update_event({}, {}, "x" + "é" * 512, response_url="https://bucket/r?X-Amz-Signature=1",
+                         logical_id="Db", request_id="r-9")  # 1025 bytes: the cut splits the last é
     del event["ResourceType"]
     answered = malformed_response(event, "Malformed custom resource event: ResourceType is missing")
     assert answered is not None
     url, failed = answered
     assert url == "https://bucket/r?X-Amz-Signature=1"
-    assert failed == Response(Status.FAILED, "é" * 512, STACK_ID, "r-9", "Db",
+    assert failed == Response(Status.FAILED, "x" + "é" * 511, STACK_ID, "r-9", "Db",
                               reason="Malformed custom resource event: ResourceType is missing")
