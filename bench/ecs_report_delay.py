@@ -25,8 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions" / "ecs_task_runner"), str(ROOT / "layers" / "core"), str(ROOT / "tools")]
-for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                    ("AWS_DEFAULT_REGION", "us-east-1")):
+for name, value in (
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_DEFAULT_REGION", "us-east-1"),
+):
     os.environ.setdefault(name, value)
 
 import boto3  # noqa: E402
@@ -48,7 +51,11 @@ def setup() -> dict[str, object]:
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
     ecs.create_cluster(clusterName=CLUSTER)
     ecs.register_task_definition(
-        family="migrate", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+        family="migrate",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
         containerDefinitions=[{"name": "migrate", "image": "todobackend", "memory": 256, "essential": True}],
     )
     return {
@@ -108,11 +115,15 @@ def main() -> None:
             EcsAgent.release()
     ordered = sorted(delays)
     p90 = ordered[max(0, round(0.9 * len(ordered)) - 1)]
-    print(f"\nruns={len(delays)} median={statistics.median(delays) * 1000:.0f} ms "
-          f"p90={p90 * 1000:.0f} ms max={max(delays) * 1000:.0f} ms min={min(delays) * 1000:.0f} ms")
+    print(
+        f"\nruns={len(delays)} median={statistics.median(delays) * 1000:.0f} ms "
+        f"p90={p90 * 1000:.0f} ms max={max(delays) * 1000:.0f} ms min={min(delays) * 1000:.0f} ms"
+    )
     print("| runs | median | p90 | max | min |\n|---:|---:|---:|---:|---:|")
-    print(f"| {len(delays)} | {statistics.median(delays) * 1000:.0f} ms | {p90 * 1000:.0f} ms "
-          f"| {max(delays) * 1000:.0f} ms | {min(delays) * 1000:.0f} ms |")
+    print(
+        f"| {len(delays)} | {statistics.median(delays) * 1000:.0f} ms | {p90 * 1000:.0f} ms "
+        f"| {max(delays) * 1000:.0f} ms | {min(delays) * 1000:.0f} ms |"
+    )
 
 
 if __name__ == "__main__":

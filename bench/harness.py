@@ -101,15 +101,15 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -263,8 +263,14 @@ class World:
         for cluster in self.clusters:
             self.ecs.create_cluster(clusterName=cluster)
             instance = self.ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
-            identity = json.dumps({"instanceId": instance["InstanceId"], "region": REGION,
-                                   "availabilityZone": f"{REGION}a", "instanceType": "t3.large"})
+            identity = json.dumps(
+                {
+                    "instanceId": instance["InstanceId"],
+                    "region": REGION,
+                    "availabilityZone": f"{REGION}a",
+                    "instanceType": "t3.large",
+                }
+            )
             self.ecs.register_container_instance(cluster=cluster, instanceIdentityDocument=identity)
         # A tiny memory reservation: moto does not give it back when the agent stops a task.
         self.ecs.register_task_definition(
@@ -303,8 +309,9 @@ def moto_world() -> Iterator[World]:
 
 def time_import(code: str, env: Mapping[str, str]) -> float:
     """Seconds measured inside a fresh interpreter by `code` (which prints them)."""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(env),
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(env), timeout=60, check=False
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     return float(result.stdout.strip().splitlines()[-1])

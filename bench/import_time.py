@@ -67,8 +67,9 @@ def medians(python: str, runs: int) -> dict[str, tuple[float, float]]:
 
 def slowest_modules(python: str, code: str, top: int = 8) -> list[tuple[int, str]]:
     """The slowest modules (self time, us) imported by the final `import cfnkit` of code."""
-    done = subprocess.run([python, "-X", "importtime", "-c", code], env=_env(), check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [python, "-X", "importtime", "-c", code], env=_env(), check=True, capture_output=True, text=True
+    )
     rows = []
     for line in done.stderr.splitlines():
         parts = line.split("|")
@@ -89,8 +90,9 @@ def main() -> None:
     parser.add_argument("--python", default=sys.executable)
     args = parser.parse_args()
     result = medians(args.python, args.runs)
-    version = subprocess.run([args.python, "-c", "import sys; print(sys.version.split()[0])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    version = subprocess.run(
+        [args.python, "-c", "import sys; print(sys.version.split()[0])"], check=True, capture_output=True, text=True
+    ).stdout.strip()
     print(f"Python {version}, median of {args.runs} fresh interpreters (ms):")
     print(f"  {'':28} {'wall':>7} {'cpu':>7}")
     for name, (wall, cpu) in result.items():

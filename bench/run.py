@@ -44,8 +44,9 @@ def log(message: str) -> None:
 def event(props: Mapping[str, Any], url: str, name: str) -> dict[str, Any]:
     from cfnkit.testing import create_event
 
-    return create_event(props, response_url=url, logical_id=name, request_id=str(uuid.uuid4()),
-                        resource_type="Custom::Bench")
+    return create_event(
+        props, response_url=url, logical_id=name, request_id=str(uuid.uuid4()), resource_type="Custom::Bench"
+    )
 
 
 class Bench:
@@ -104,8 +105,15 @@ class Bench:
             return {"who": who, "error": "no answer in 30 s"}
         waited = put.at - started
         calls = self.counter.calls.get(arn, 0)
-        return {"who": who, "offset": offset, "delay": put.at - stopped, "describe_calls": calls,
-                "waited": waited, "per_minute": calls / waited * 60, "status": put.json()["Status"]}
+        return {
+            "who": who,
+            "offset": offset,
+            "delay": put.at - stopped,
+            "describe_calls": calls,
+            "waited": waited,
+            "per_minute": calls / waited * 60,
+            "status": put.json()["Status"],
+        }
 
     def delay_continuation_one(self, world: harness.World, server: Any, cluster: str, offset: float) -> dict[str, Any]:
         from cfnkit.testing import FakeContext, RecordingInvoker
@@ -146,9 +154,13 @@ class Bench:
         if put is None or not stop_times:
             return {"error": "no answer in 40 s"}
         stopped = stop_times[0]
-        return {"offset": offset, "delay": put.at - stopped, "hops": hops,
-                "stopped_after_handoff": bool(handoffs and stopped >= handoffs[0]),
-                "status": put.json()["Status"]}
+        return {
+            "offset": offset,
+            "delay": put.at - stopped,
+            "hops": hops,
+            "stopped_after_handoff": bool(handoffs and stopped >= handoffs[0]),
+            "status": put.json()["Status"],
+        }
 
     def report_delay(self, world: harness.World) -> None:
         from cfnkit.testing import ResponseServer
@@ -199,9 +211,21 @@ class Bench:
 
         log("crhelper poll_create probe (EventBridge rule emulated at rate(1 minute))")
         iam = boto3.client("iam")
-        role = iam.create_role(RoleName="bench-lambda", AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                    "Principal": {"Service": "lambda.amazonaws.com"}}]}))
+        role = iam.create_role(
+            RoleName="bench-lambda",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                        }
+                    ],
+                }
+            ),
+        )
         probe: dict[str, Any] = {}
         server = harness.TlsResponseServer(self.cert, self.key).start()
         try:
@@ -215,13 +239,17 @@ class Bench:
             run = harness.start(first.handler, event(props, server.url_for(name), name), context, name)
             put = harness.wait_put(server, name, 10)
             run.join(5)
-            probe["without_function"] = (put.json().get("Reason") if put else "no answer in 10 s")
+            probe["without_function"] = put.json().get("Reason") if put else "no answer in 10 s"
             for started in world.agent.task_arns(cluster):
                 if started not in known:
                     world.agent.stop(started)
             boto3.client("lambda").create_function(
-                FunctionName=context.function_name, Runtime="python3.13", Role=role["Role"]["Arn"],
-                Handler="index.handler", Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+                FunctionName=context.function_name,
+                Runtime="python3.13",
+                Role=role["Role"]["Arn"],
+                Handler="index.handler",
+                Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+            )
             name = self.name("CrPoll")
             module = peers.load("crhelper_ecs")
             known = set(world.agent.task_arns(cluster))
@@ -302,16 +330,23 @@ class Bench:
                 canary = f"canary-{uuid.uuid4().hex[:12]}"
                 world.sm.create_secret(Name=f"bench/{name}", SecretString=json.dumps({"MYSQL_PASSWORD": canary}))
                 server = tls if who == CRHELPER else plain
-                handler = self.secrets_app.handler if who == OURS else peers.load(
-                    "doc_secrets" if who == DOC else "crhelper_secrets").handler
+                handler = (
+                    self.secrets_app.handler
+                    if who == OURS
+                    else peers.load("doc_secrets" if who == DOC else "crhelper_secrets").handler
+                )
                 with tempfile.TemporaryFile() as sink:
                     _flush()
                     saved = os.dup(1), os.dup(2)
                     os.dup2(sink.fileno(), 1)
                     os.dup2(sink.fileno(), 2)
                     try:
-                        run = harness.start(handler, event({"SecretId": f"bench/{name}"}, server.url_for(name), name),
-                                            FakeContext(LAMBDA_TIMEOUT), name)
+                        run = harness.start(
+                            handler,
+                            event({"SecretId": f"bench/{name}"}, server.url_for(name), name),
+                            FakeContext(LAMBDA_TIMEOUT),
+                            name,
+                        )
                         harness.wait_put(server, name, 10)
                         run.join(10)
                         sys.stdout = sys.__stdout__
@@ -327,7 +362,7 @@ class Bench:
                 excerpt = ""
                 if lines:
                     at = lines[0].index(canary)
-                    excerpt = ("…" if at > 60 else "") + lines[0][max(0, at - 60):at + 60].replace(canary, "<SECRET>")
+                    excerpt = ("…" if at > 60 else "") + lines[0][max(0, at - 60) : at + 60].replace(canary, "<SECRET>")
                 found[who] = {"lines_with_secret": len(lines), "first": excerpt}
         finally:
             logging.getLogger().removeHandler(root_handler)
@@ -359,8 +394,12 @@ class Bench:
         scenarios: list[tuple[str, str, dict[str, Any], str]] = [
             ("unknown cluster", "ecs", {"Cluster": "no-such-cluster", "TaskDefinition": harness.FAMILY}, ""),
             ("unknown secret", "secrets", {"SecretId": "bench/no-such-secret"}, ""),
-            ("unknown secret, http:// ResponseURL for crhelper too", "secrets",
-             {"SecretId": "bench/no-such-secret"}, "http"),
+            (
+                "unknown secret, http:// ResponseURL for crhelper too",
+                "secrets",
+                {"SecretId": "bench/no-such-secret"},
+                "http",
+            ),
             ("invalid properties (no TaskDefinition)", "ecs", {"Cluster": world.clusters[0]}, ""),
             ("exception in the provider (RunTask raises)", "ecs", ecs_ok, "raise"),
             ("provider blocks until the Lambda deadline", "ecs", ecs_ok, "block"),
@@ -381,14 +420,14 @@ class Bench:
                 log(f"time to FAILED: {title} x{count}")
                 for rep in range(count):
                     participants = [OURS, DOC, CRHELPER]
-                    participants = participants[rep % 3:] + participants[:rep % 3]
+                    participants = participants[rep % 3 :] + participants[: rep % 3]
                     self.faults.raise_on_run_task = fault == "raise"
                     self.faults.block_on_run_task = fault == "block"
                     known = {c: set(world.agent.task_arns(c)) for c in world.clusters}
                     # Fast cases run one handler at a time (threads would compete for the GIL and time
                     # each other's work); the slow ones, which mostly wait, run side by side.
                     parallel = fault in SLOW_FAULTS
-                    for group in ([participants] if parallel else [[p] for p in participants]):
+                    for group in [participants] if parallel else [[p] for p in participants]:
                         jobs = []
                         for who in group:
                             name = self.name("Fail")
@@ -401,11 +440,17 @@ class Bench:
                                 if who == CRHELPER:
                                     url = url.replace("http://", "https://", 1)
                             if kind == "ecs":
-                                handler = self.ecs_app.handler if who == OURS else peers.load(
-                                    "doc_ecs_runner" if who == DOC else "crhelper_ecs").handler
+                                handler = (
+                                    self.ecs_app.handler
+                                    if who == OURS
+                                    else peers.load("doc_ecs_runner" if who == DOC else "crhelper_ecs").handler
+                                )
                             else:
-                                handler = self.secrets_app.handler if who == OURS else peers.load(
-                                    "doc_secrets" if who == DOC else "crhelper_secrets").handler
+                                handler = (
+                                    self.secrets_app.handler
+                                    if who == OURS
+                                    else peers.load("doc_secrets" if who == DOC else "crhelper_secrets").handler
+                                )
                             run = harness.start(handler, event(props, url, name), FakeContext(LAMBDA_TIMEOUT), name)
                             jobs.append((who, name, server, run))
                         end = time.time() + bound
@@ -420,9 +465,12 @@ class Bench:
                                         outcome[who] = {"returned": run.returned_after(), "answered": bool(found)}
                                 elif found:
                                     body = found[0].json()
-                                    outcome[who] = {"time": found[0].at - run.started, "status": body["Status"],
-                                                    "reason": body.get("Reason", ""), "physical_id":
-                                                    body.get("PhysicalResourceId", "")}
+                                    outcome[who] = {
+                                        "time": found[0].at - run.started,
+                                        "status": body["Status"],
+                                        "reason": body.get("Reason", ""),
+                                        "physical_id": body.get("PhysicalResourceId", ""),
+                                    }
                             time.sleep(0.005)
                         for who, name, server, _run in jobs:
                             row = outcome.get(who) or {"none": True}
@@ -458,8 +506,14 @@ class Bench:
     def cold_start(self) -> None:
         runs = self.args.cold
         log(f"cold start: {runs} fresh interpreters per module, interleaved")
-        env = dict(os.environ, AWS_DEFAULT_REGION=harness.REGION, AWS_REGION=harness.REGION,
-                   AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", PYTHONDONTWRITEBYTECODE="1")
+        env = dict(
+            os.environ,
+            AWS_DEFAULT_REGION=harness.REGION,
+            AWS_REGION=harness.REGION,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            PYTHONDONTWRITEBYTECODE="1",
+        )
         core = str(ROOT / "layers/core")
         peers_dir = str(ROOT / "bench/peers")
 
@@ -477,15 +531,21 @@ class Bench:
 
         cases = {
             "import boto3": "import time\nt = time.perf_counter()\nimport boto3\nprint(time.perf_counter() - t)\n",
-            "import boto3 + one client": ("import time\nt = time.perf_counter()\nimport boto3\n"
-                                          "boto3.client('ecs')\nprint(time.perf_counter() - t)\n"),
+            "import boto3 + one client": (
+                "import time\nt = time.perf_counter()\nimport boto3\n"
+                "boto3.client('ecs')\nprint(time.perf_counter() - t)\n"
+            ),
             "cfnkit ecs_task_runner/app.py": module_code(
-                [core, str(ROOT / "functions/ecs_task_runner")], ROOT / "functions/ecs_task_runner/app.py"),
+                [core, str(ROOT / "functions/ecs_task_runner")], ROOT / "functions/ecs_task_runner/app.py"
+            ),
             "cfnkit secrets_resolver/app.py": module_code(
-                [core, str(ROOT / "functions/secrets_resolver")], ROOT / "functions/secrets_resolver/app.py"),
+                [core, str(ROOT / "functions/secrets_resolver")], ROOT / "functions/secrets_resolver/app.py"
+            ),
             "cfnkit ecs app.py + its boto3 client": module_code(
-                [core, str(ROOT / "functions/ecs_task_runner")], ROOT / "functions/ecs_task_runner/app.py",
-                "import ecs_runner\necs_runner.EcsTaskRunner().ecs\n"),
+                [core, str(ROOT / "functions/ecs_task_runner")],
+                ROOT / "functions/ecs_task_runner/app.py",
+                "import ecs_runner\necs_runner.EcsTaskRunner().ecs\n",
+            ),
             "document ECS runner": module_code([peers_dir], ROOT / "bench/peers/doc_ecs_runner.py"),
             "document secrets": module_code([peers_dir], ROOT / "bench/peers/doc_secrets.py"),
             "crhelper ECS runner": module_code([peers_dir], ROOT / "bench/peers/crhelper_ecs.py"),
@@ -510,7 +570,13 @@ class Bench:
             env = dict(os.environ, SAM_CLI_TELEMETRY="0", PATH=f"{py313}{os.pathsep}{os.environ['PATH']}")
             result = subprocess.run(
                 [str(sam), "build", "--template-file", str(ROOT / "template.yaml"), "--build-dir", str(build_dir)],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
             built = result.returncode == 0
             if not built:
                 log("sam build failed: " + (result.stdout + result.stderr)[-800:])
@@ -530,8 +596,10 @@ class Bench:
         import crhelper
 
         crhelper_dir = Path(crhelper.__file__).parent
-        for label, file in (("crhelper ECS runner (handler + crhelper)", "crhelper_ecs.py"),
-                            ("crhelper secrets (handler + crhelper)", "crhelper_secrets.py")):
+        for label, file in (
+            ("crhelper ECS runner (handler + crhelper)", "crhelper_ecs.py"),
+            ("crhelper secrets (handler + crhelper)", "crhelper_secrets.py"),
+        ):
             own = _zip_size(ROOT / "bench/peers", only={file})
             lib = _zip_size(crhelper_dir, prefix="crhelper/")
             artifacts[label] = {k: own[k] + lib[k] for k in own}
@@ -582,8 +650,12 @@ def _python313_bin() -> str | None:
         if root:
             candidates += sorted(Path(root).glob("versions/3.13*/bin"), reverse=True)
     for directory in candidates:
-        probe = subprocess.run([str(directory / "python3.13"), "-c", "import sys; print(sys.version_info[:2])"],
-                               capture_output=True, text=True, check=False)
+        probe = subprocess.run(
+            [str(directory / "python3.13"), "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if probe.returncode == 0 and probe.stdout.strip() == "(3, 13)":
             return str(directory)
     return None
@@ -609,10 +681,14 @@ def _zip_size(directory: Path, prefix: str = "", only: set[str] | None = None) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="few repetitions (a smoke run, not for the docs)")
-    parser.add_argument("--no-docs", "--no-readme", dest="no_docs", action="store_true",
-                        help="do not touch docs/benchmarks.md")
-    parser.add_argument("--render", action="store_true",
-                        help="measure nothing: re-render latest.md and docs/benchmarks.md from latest.json")
+    parser.add_argument(
+        "--no-docs", "--no-readme", dest="no_docs", action="store_true", help="do not touch docs/benchmarks.md"
+    )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="measure nothing: re-render latest.md and docs/benchmarks.md from latest.json",
+    )
     args = parser.parse_args()
     if args.render:
         from bench import report

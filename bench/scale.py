@@ -275,8 +275,7 @@ class Scale:
         from cfnkit.testing import FakeContext, ResponseServer, create_event
 
         rng = random.Random(seed)
-        plans = [Plan(rng.uniform(5.0, 60.0), 1 if i % 5 == 4 or (n == 1 and seed % 5 == 4) else 0)
-                 for i in range(n)]
+        plans = [Plan(rng.uniform(5.0, 60.0), 1 if i % 5 == 4 or (n == 1 and seed % 5 == 4) else 0) for i in range(n)]
         rng.shuffle(plans)
         # A cluster of its own per run: a task left over from an earlier run is never planned again.
         self.run_index += 1
@@ -288,8 +287,13 @@ class Scale:
             name = f"S{who[:2]}{n}x{i}"
             # Timeout bounds cfnkit's wait (the peers ignore it), so no runner outlives its run.
             props = {"Cluster": cluster, "TaskDefinition": harness.FAMILY, "Timeout": "180"}
-            event = create_event(props, response_url=server.url_for(name), logical_id=name,
-                                 request_id=str(uuid.uuid4()), resource_type="Custom::Migrate")
+            event = create_event(
+                props,
+                response_url=server.url_for(name),
+                logical_id=name,
+                request_id=str(uuid.uuid4()),
+                resource_type="Custom::Migrate",
+            )
             runners.append(Runner(name, event, self.handler_for(who)))
         agent = Agent(world, cluster, plans).start()
         self.throttle.reset()
@@ -298,8 +302,9 @@ class Scale:
         offsets = sorted(rng.uniform(0.0, 1.0) for _ in runners)
         for runner, offset in zip(runners, offsets, strict=True):
             time.sleep(max(0.0, wall_started + offset - time.time()))
-            runner.runs.append(harness.start(runner.handler, runner.event, FakeContext(900, function_name="bench-fn"),
-                                             runner.name))
+            runner.runs.append(
+                harness.start(runner.handler, runner.event, FakeContext(900, function_name="bench-fn"), runner.name)
+            )
         if who == CRHELPER:
             self.fire_rules(runners, server, wall_started)
         deadline = time.time() + 200
@@ -312,9 +317,11 @@ class Scale:
         calls = list(self.throttle.calls)
         server.stop()
         seen = self.world_tasks(world, cluster)
-        log(f"agent: {len(agent.tasks)} planned tasks, {len(seen)} tasks in the cluster, "
+        log(
+            f"agent: {len(agent.tasks)} planned tasks, {len(seen)} tasks in the cluster, "
             f"{sum(1 for p in agent.tasks.values() if p.stopped)} stopped; startedBy of unplanned: "
-            f"{[world.agent.task(a).started_by for a in seen if a not in agent.tasks][:3]}")
+            f"{[world.agent.task(a).started_by for a in seen if a not in agent.tasks][:3]}"
+        )
         return self.measure(who, n, runners, server, agent, calls, started, elapsed)
 
     def alone(self, world: harness.World, who: str) -> dict[str, Any]:
@@ -322,8 +329,20 @@ class Scale:
         rows = [self.one(world, who, 1, seed=2000 + i) for i in range(ALONE_RUNS)]
         delays = sorted(d for r in rows for d in r["delays"])
         merged: dict[str, Any] = {"handler": who, "n": 1, "runs": ALONE_RUNS, "delays": delays}
-        for key in ("elapsed_s", "correct", "exactly_once", "more_than_once", "unanswered", "failed_by_throttling",
-                    "read_calls", "read_throttled", "lambda_s", "lambda_gb_s", "invocations", "other_throttled"):
+        for key in (
+            "elapsed_s",
+            "correct",
+            "exactly_once",
+            "more_than_once",
+            "unanswered",
+            "failed_by_throttling",
+            "read_calls",
+            "read_throttled",
+            "lambda_s",
+            "lambda_gb_s",
+            "invocations",
+            "other_throttled",
+        ):
             merged[key] = sum(r[key] for r in rows)
         merged["wrong"] = [w for r in rows for w in r["wrong"]]
         merged["delay_p50"] = statistics.median(delays) if delays else None
@@ -367,13 +386,27 @@ class Scale:
                 due = created[runner.name] + CRHELPER_RATE_S * (fired[runner.name] + 1)
                 if now >= due:
                     fired[runner.name] += 1
-                    runner.runs.append(harness.start(runner.handler, targets[runner.name],
-                                                     FakeContext(300, function_name="bench-fn"),
-                                                     f"{runner.name}-poll{fired[runner.name]}"))
+                    runner.runs.append(
+                        harness.start(
+                            runner.handler,
+                            targets[runner.name],
+                            FakeContext(300, function_name="bench-fn"),
+                            f"{runner.name}-poll{fired[runner.name]}",
+                        )
+                    )
             time.sleep(0.05)
 
-    def measure(self, who: str, n: int, runners: list[Runner], server: Any, agent: Agent,
-                calls: list[tuple[float, str, bool]], started: float, elapsed: float) -> dict[str, Any]:
+    def measure(
+        self,
+        who: str,
+        n: int,
+        runners: list[Runner],
+        server: Any,
+        agent: Agent,
+        calls: list[tuple[float, str, bool]],
+        started: float,
+        elapsed: float,
+    ) -> dict[str, Any]:
         arn_pattern = re.compile(r"arn:aws:ecs:[a-z0-9-]+:[0-9]+:task/[A-Za-z0-9_-]+/[0-9a-f-]+")
         delays: list[float] = []
         wrong: list[str] = []
@@ -414,30 +447,44 @@ class Scale:
             return ordered[min(len(ordered) - 1, max(0, round(p * len(ordered)) - 1))]
 
         row = {
-            "handler": who, "n": n, "elapsed_s": elapsed,
-            "correct": n - len(wrong), "exactly_once": sum(1 for a in answers if a == 1),
-            "more_than_once": sum(1 for a in answers if a > 1), "unanswered": sum(1 for a in answers if a == 0),
-            "failed_by_throttling": throttle_failed, "wrong": wrong[:10],
+            "handler": who,
+            "n": n,
+            "elapsed_s": elapsed,
+            "correct": n - len(wrong),
+            "exactly_once": sum(1 for a in answers if a == 1),
+            "more_than_once": sum(1 for a in answers if a > 1),
+            "unanswered": sum(1 for a in answers if a == 0),
+            "failed_by_throttling": throttle_failed,
+            "wrong": wrong[:10],
             "delays": ordered,
-            "delay_p50": statistics.median(ordered) if ordered else None, "delay_p95": pct(0.95),
+            "delay_p50": statistics.median(ordered) if ordered else None,
+            "delay_p95": pct(0.95),
             "delay_max": ordered[-1] if ordered else None,
-            "read_calls": len(read), "read_throttled": sum(1 for _, t in read if t),
+            "read_calls": len(read),
+            "read_throttled": sum(1 for _, t in read if t),
             "read_mean_per_s": len(read) / elapsed if elapsed else 0.0,
             "read_peak_per_s": max(per_second.values()) if per_second else 0,
-            "read_throttled_by_op": {op: sum(1 for _, o, t in calls if t and o == op)
-                                     for op in BUCKETS if BUCKETS[op][0] == READ},
-            "read_throttled_by_10s": [sum(1 for t, op, th in calls if th and BUCKETS[op][0] == READ
-                                          and k * 10 <= t - started < (k + 1) * 10) for k in range(10)],
+            "read_throttled_by_op": {
+                op: sum(1 for _, o, t in calls if t and o == op) for op in BUCKETS if BUCKETS[op][0] == READ
+            },
+            "read_throttled_by_10s": [
+                sum(1 for t, op, th in calls if th and BUCKETS[op][0] == READ and k * 10 <= t - started < (k + 1) * 10)
+                for k in range(10)
+            ],
             "other_calls": {op: sum(1 for _, o, _t in calls if o == op) for op in BUCKETS if BUCKETS[op][0] != READ},
             "other_throttled": sum(1 for _, op, t in calls if t and BUCKETS[op][0] != READ),
-            "lambda_s": lambda_s, "lambda_gb_s": lambda_s * LAMBDA_GB, "invocations": invocations,
+            "lambda_s": lambda_s,
+            "lambda_gb_s": lambda_s * LAMBDA_GB,
+            "invocations": invocations,
         }
         row["throttled_share"] = row["read_throttled"] / row["read_calls"] if row["read_calls"] else 0.0
-        log(f"{who} N={n}: correct {row['correct']}/{n}, once {row['exactly_once']}, "
+        log(
+            f"{who} N={n}: correct {row['correct']}/{n}, once {row['exactly_once']}, "
             f"p50 {fmt(row['delay_p50'])} p95 {fmt(row['delay_p95'])} max {fmt(row['delay_max'])}, "
             f"reads {row['read_calls']} ({row['read_mean_per_s']:.1f}/s, peak {row['read_peak_per_s']}), "
             f"throttled {row['throttled_share']:.1%}, lambda {lambda_s:.0f} s"
-            + (f"; wrong: {wrong[:3]}" if wrong else ""))
+            + (f"; wrong: {wrong[:3]}" if wrong else "")
+        )
         return row
 
     def run(self) -> None:
@@ -449,13 +496,29 @@ class Scale:
 
             self.throttle.install()
             iam = boto3.client("iam")
-            role = iam.create_role(RoleName="bench-scale", AssumeRolePolicyDocument=json.dumps({
-                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                        "Principal": {"Service": "lambda.amazonaws.com"}}]}))
+            role = iam.create_role(
+                RoleName="bench-scale",
+                AssumeRolePolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": "sts:AssumeRole",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                            }
+                        ],
+                    }
+                ),
+            )
             # crhelper adds a Lambda permission for its rule: the function must exist.
             boto3.client("lambda").create_function(
-                FunctionName="bench-fn", Runtime="python3.13", Role=role["Role"]["Arn"], Handler="index.handler",
-                Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+                FunctionName="bench-fn",
+                Runtime="python3.13",
+                Role=role["Role"]["Arn"],
+                Handler="index.handler",
+                Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+            )
             self.ecs_app = harness.load_app("ecs_task_runner", "bench_scale_ecs_app")
             for n in self.args.sizes:
                 for who in self.args.handlers:
@@ -499,16 +562,20 @@ def svg_chart(rows: list[Mapping[str, Any]]) -> str:
         scaled = (math.log10(max(v, 0.1)) - low) / (high - low)
         return height - bottom - (height - bottom - top) * min(1.0, scaled)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-           f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
-           f'<text x="{left}" y="18" font-size="14">Report delay against concurrent Creates (ECS throttled)</text>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+        f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
+        f'<text x="{left}" y="18" font-size="14">Report delay against concurrent Creates (ECS throttled)</text>',
+    ]
     for v in (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0):
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:g} s</text>')
     for n in sizes:
         out.append(f'<text x="{x(n):.1f}" y="{height - bottom + 18}" text-anchor="middle">{n}</text>')
-    out.append(f'<text x="{(left + width - right) / 2:.0f}" y="{height - 12}" text-anchor="middle">'
-               'N (concurrent Creates)</text>')
+    out.append(
+        f'<text x="{(left + width - right) / 2:.0f}" y="{height - 12}" text-anchor="middle">'
+        "N (concurrent Creates)</text>"
+    )
     legend_y = top + 10
     for who in HANDLERS:
         mine = sorted((r for r in rows if r["handler"] == who and r.get("delay_p50") is not None), key=lambda r: r["n"])
@@ -520,8 +587,10 @@ def svg_chart(rows: list[Mapping[str, Any]]) -> str:
             out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
             for r in mine:
                 out.append(f'<circle cx="{x(int(r["n"])):.1f}" cy="{y(float(r[key])):.1f}" r="3" fill="{colour}"/>')
-        out.append(f'<line x1="{width - right + 15}" x2="{width - right + 40}" y1="{legend_y}" y2="{legend_y}" '
-                   f'stroke="{colour}" stroke-width="2"/>')
+        out.append(
+            f'<line x1="{width - right + 15}" x2="{width - right + 40}" y1="{legend_y}" y2="{legend_y}" '
+            f'stroke="{colour}" stroke-width="2"/>'
+        )
         out.append(f'<text x="{width - right + 45}" y="{legend_y + 4}">{who}</text>')
         legend_y += 20
     out.append(f'<text x="{width - right + 15}" y="{legend_y + 10}">solid: p50</text>')
@@ -534,16 +603,19 @@ def table(rows: list[Mapping[str, Any]]) -> str:
     def size(r: Mapping[str, Any]) -> str:
         return f"1 (x{r['runs']})" if r["n"] == 1 else str(r["n"])
 
-    lines = ["| N | handler | correct | exactly once | FAILED by throttling | delay p50 | p95 | max | "
-             "ECS reads/s mean | peak | throttled share | Lambda s (GB-s at 128 MB) |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| N | handler | correct | exactly once | FAILED by throttling | delay p50 | p95 | max | "
+        "ECS reads/s mean | peak | throttled share | Lambda s (GB-s at 128 MB) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in sorted(rows, key=lambda r: (r["n"], HANDLERS.index(r["handler"]))):
         lines.append(
             f"| {size(r)} | {r['handler']} | {r['correct']}/{r['n'] * r.get('runs', 1)} | "
             f"{r['exactly_once']}/{r['n'] * r.get('runs', 1)} | "
             f"{r['failed_by_throttling']} | {fmt(r['delay_p50'])} | {fmt(r['delay_p95'])} | {fmt(r['delay_max'])} | "
             f"{r['read_mean_per_s']:.1f} | {r['read_peak_per_s']} | {r['throttled_share']:.1%} | "
-            f"{r['lambda_s']:.0f} ({r['lambda_gb_s']:.0f}) |")
+            f"{r['lambda_s']:.0f} ({r['lambda_gb_s']:.0f}) |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -554,10 +626,12 @@ def render(results: Mapping[str, Any]) -> None:
     page = (DOCS / "scale.md").read_text() if (DOCS / "scale.md").exists() else ""
     start, end = "<!-- scale:start -->", "<!-- scale:end -->"
     machine = results.get("machine", {})
-    block = (f"{start}\n_Measured {machine.get('date', '?')} on {machine.get('cpu', '?')}, Python "
-             f"{machine.get('python', '?')}; `bench/scale.py`._\n\n{table(rows)}{end}")
+    block = (
+        f"{start}\n_Measured {machine.get('date', '?')} on {machine.get('cpu', '?')}, Python "
+        f"{machine.get('python', '?')}; `bench/scale.py`._\n\n{table(rows)}{end}"
+    )
     if start in page and end in page:
-        page = page[: page.index(start)] + block + page[page.index(end) + len(end):]
+        page = page[: page.index(start)] + block + page[page.index(end) + len(end) :]
     else:
         page = page + "\n" + block + "\n"
     (DOCS / "scale.md").write_text(page)

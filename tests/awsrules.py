@@ -72,8 +72,12 @@ class EcsRules:
         others = [name for name in LIST_TASKS_FILTERS if params.get(name) is not None]
         if params.get("startedBy") is not None and others:
             raise ClientError(
-                {"Error": {"Code": "InvalidParameterException",
-                           "Message": "startedBy must be the only filter (also given: " + ", ".join(others) + ")"}},
+                {
+                    "Error": {
+                        "Code": "InvalidParameterException",
+                        "Message": "startedBy must be the only filter (also given: " + ", ".join(others) + ")",
+                    }
+                },
                 "ListTasks",
             )
         params.setdefault("desiredStatus", "RUNNING")
@@ -101,8 +105,14 @@ class EcsRules:
             return _reply(200, reply)
         self.conflicts += 1
         arns = [task["taskArn"] for task in reply.get("tasks", [])]
-        return _reply(400, {"__type": "ConflictException", "resourceIds": arns,
-                            "message": "The specified clientToken is already in use with a different request."})
+        return _reply(
+            400,
+            {
+                "__type": "ConflictException",
+                "resourceIds": arns,
+                "message": "The specified clientToken is already in use with a different request.",
+            },
+        )
 
     def _remember(self, http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
         body = getattr(self._pending, "body", None) or {}
@@ -110,6 +120,8 @@ class EcsRules:
         key = self._key(body)
         if key is None or key in self.tokens or http_response.status_code != 200:
             return
-        reply = {"tasks": [{"taskArn": t["taskArn"]} for t in parsed.get("tasks", [])],
-                 "failures": list(parsed.get("failures", []))}
+        reply = {
+            "tasks": [{"taskArn": t["taskArn"]} for t in parsed.get("tasks", [])],
+            "failures": list(parsed.get("failures", [])),
+        }
         self.tokens[key] = ({k: v for k, v in body.items() if k != "clientToken"}, reply)

@@ -19,7 +19,12 @@ from tests.support import use_fake_credentials
 # find new failures: HYPOTHESIS_PROFILE=explore python -m pytest tests/unit/core --no-cov.
 # Every failure it finds is pinned in its test with @example before the fix lands.
 settings.register_profile(
-    "ci", derandomize=True, database=None, deadline=None, max_examples=200, print_blob=True,
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=200,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("explore", max_examples=5000, deadline=None, database=None, print_blob=True)

@@ -144,8 +144,10 @@ def report(modules: list[str]) -> int:
         unexplained += len(others)
         percent = f"{100 * score.killed / score.total:.1f}%" if score.total else "-"
         timeouts = sum(status == "timeout" for status in score.statuses.values())
-        print(f"{module:<10} {score.killed:>7} {score.total:>6} {percent:>7} {timeouts:>8}  "
-              f"{len(justified)} / {len(others)}")
+        print(
+            f"{module:<10} {score.killed:>7} {score.total:>6} {percent:>7} {timeouts:>8}  "
+            f"{len(justified)} / {len(others)}"
+        )
         for name in others:
             print(f"    unexplained: {name} ({score.statuses[name]})")
     return 1 if unexplained else 0

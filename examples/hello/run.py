@@ -47,8 +47,11 @@ def main() -> int:
             expected.append((label, want))
         first_id = server.wait_for(1)[0].json()["PhysicalResourceId"]
         for label, event, want in [
-            ("Update", update_event({"Name": "cfnkit"}, {"Name": "world"}, first_id, response_url=server.url),
-             "SUCCESS"),
+            (
+                "Update",
+                update_event({"Name": "cfnkit"}, {"Name": "world"}, first_id, response_url=server.url),
+                "SUCCESS",
+            ),
             ("Delete", delete_event({"Name": "cfnkit"}, first_id, response_url=server.url), "SUCCESS"),
         ]:
             handler(event, FakeContext(timeout=30))

@@ -27,8 +27,9 @@ class DerivedSecret(Provider):
     def create(self, request: Request) -> Result:
         logger.debug(request.raw)  # the whole event: its property values are masked
         logger.append_keys(purpose=request.properties["Purpose"], master=request.properties["MasterSecret"])
-        derived = hmac.new(request.properties["MasterSecret"].encode(), request.properties["Purpose"].encode(),
-                           hashlib.sha256).hexdigest()
+        derived = hmac.new(
+            request.properties["MasterSecret"].encode(), request.properties["Purpose"].encode(), hashlib.sha256
+        ).hexdigest()
         redactor.add(derived)  # a secret the provider makes itself: register it before anything logs it
         logger.info("derived a secret", extra={"properties": dict(request.properties), "secret": derived})
         logger.remove_keys(["purpose", "master"])

@@ -311,7 +311,6 @@ def _float(value: Any) -> float:
     return float(value)
 
 
-
 class _ThrottledAt(Exception):
     """A step was throttled past its in-place retries; the wait resumes from `wait`."""
 
@@ -387,9 +386,16 @@ class EcsTaskRunner(Provider):
     def _aws(self, operation: str, call: Callable[[], Any], budget: float = IN_PLACE_RETRY_S) -> Any:
         """call() with in-place retries of throttled/transient errors for up to `budget` seconds."""
         clock = self._clock
-        return call_with_retry(call, operation=operation, clock=clock, rng=self._rng, backoff=IN_PLACE_BACKOFF,
-                               deadline=min(clock.now() + budget, self._until), service="ECS",
-                               on_failure=self._note_congestion)
+        return call_with_retry(
+            call,
+            operation=operation,
+            clock=clock,
+            rng=self._rng,
+            backoff=IN_PLACE_BACKOFF,
+            deadline=min(clock.now() + budget, self._until),
+            service="ECS",
+            on_failure=self._note_congestion,
+        )
 
     def _note_congestion(self, record: ThrottleRecord) -> None:
         if record.kind == "throttled":
@@ -429,8 +435,7 @@ class EcsTaskRunner(Provider):
     def poll(self, request: Request, state: State) -> Outcome:
         return self._resumable(request, WaitState.from_state(state), lambda wait: self._poll(request, wait))
 
-    def _resumable(self, request: Request, wait: WaitState | None,
-                   step: Callable[[WaitState], Outcome]) -> Outcome:
+    def _resumable(self, request: Request, wait: WaitState | None, step: Callable[[WaitState], Outcome]) -> Outcome:
         """Run one step; a call still throttled after its in-place retries makes the wait go on.
 
         The step is resumed from its wait state (or, before one exists, from phase
@@ -454,10 +459,19 @@ class EcsTaskRunner(Provider):
             else:
                 interval = max(0.2, THROTTLE_BACKOFF.delay(record.count, self._rng))
                 base = replace(base, retry_at=self._clock.now() + interval)
-            log.warning("ECS throttled this step; the wait goes on", extra={"fields": {
-                "operation": record.operation, "code": record.code, "streak": record.count,
-                "throttled_for_s": round(self._clock.now() - record.since, 1), "pace": pace,
-                "retry_in_s": round(interval, 2)}})
+            log.warning(
+                "ECS throttled this step; the wait goes on",
+                extra={
+                    "fields": {
+                        "operation": record.operation,
+                        "code": record.code,
+                        "streak": record.count,
+                        "throttled_for_s": round(self._clock.now() - record.since, 1),
+                        "pace": pace,
+                        "retry_in_s": round(interval, 2),
+                    }
+                },
+            )
             return InProgress(replace(base, throttle=record, pace=pace).to_state(), interval=interval)
         if not isinstance(outcome, InProgress):
             return outcome
@@ -527,8 +541,7 @@ class EcsTaskRunner(Provider):
         )
         found = self._find_started(request, wait.cluster)
         if found:
-            log.info("adopting tasks a previous delivery of this request started",
-                     extra={"fields": {"tasks": found}})
+            log.info("adopting tasks a previous delivery of this request started", extra={"fields": {"tasks": found}})
             wait = replace(wait, tasks=tuple(found[: wait.count]))
         return self._start(request, wait)
 
@@ -607,8 +620,10 @@ class EcsTaskRunner(Provider):
                 ) from exc
             if error is not None and error.code == "InvalidParameterException":
                 # The clientToken still makes RunTask idempotent; this look-up is the first guard.
-                log.warning("ListTasks by startedBy was rejected; relying on RunTask's clientToken",
-                            extra={"fields": {"error": error.message or str(exc)}})
+                log.warning(
+                    "ListTasks by startedBy was rejected; relying on RunTask's clientToken",
+                    extra={"fields": {"error": error.message or str(exc)}},
+                )
                 return []
             raise
         return sorted(found)
@@ -634,13 +649,18 @@ class EcsTaskRunner(Provider):
         reply: Mapping[str, Any] = {}
         conflicts = 0
         while count - len(tasks) > 0:
-            params = {**wait.params, "count": count - len(tasks), "startedBy": self._started_by(request),
-                      "clientToken": request.token("clientToken", str(attempt), length=CLIENT_TOKEN_LENGTH)}
+            params = {
+                **wait.params,
+                "count": count - len(tasks),
+                "startedBy": self._started_by(request),
+                "clientToken": request.token("clientToken", str(attempt), length=CLIENT_TOKEN_LENGTH),
+            }
             try:
                 reply = self._aws("RunTask", lambda params=params: self.ecs.run_task(**params))  # type: ignore[misc]
             except Throttled as exc:  # resumed with the same attempt, so the same clientToken
-                raise _ThrottledAt(exc, replace(wait, phase=Phase.STARTING, tasks=tuple(tasks), attempt=attempt)) \
-                    from exc
+                raise _ThrottledAt(
+                    exc, replace(wait, phase=Phase.STARTING, tasks=tuple(tasks), attempt=attempt)
+                ) from exc
             except Exception as exc:
                 adopted = self._run_task_error(exc, replace(wait, tasks=tuple(tasks)), attempt)
                 if isinstance(adopted, InProgress):
@@ -648,16 +668,17 @@ class EcsTaskRunner(Provider):
                 tasks.extend(arn for arn in adopted if arn not in tasks)
                 attempt, conflicts = attempt + 1, conflicts + 1
                 if conflicts > MAX_CONFLICTS:
-                    raise ProviderError(f"RunTask answered ConflictException for {conflicts} clientTokens in a "
-                                        f"row; adopted tasks: {', '.join(tasks) or 'none'}") from exc
+                    raise ProviderError(
+                        f"RunTask answered ConflictException for {conflicts} clientTokens in a "
+                        f"row; adopted tasks: {', '.join(tasks) or 'none'}"
+                    ) from exc
                 continue
             break
         if reply:
             wait = replace(wait, throttle=None)  # RunTask answered: the streak ended
             started = [str(t["taskArn"]) for t in reply.get("tasks", [])]
             tasks.extend(arn for arn in started if arn not in tasks)
-            log.info("RunTask answered", extra={"fields": {"started": started,
-                                                           "failures": reply.get("failures", [])}})
+            log.info("RunTask answered", extra={"fields": {"started": started, "failures": reply.get("failures", [])}})
             failures = list(reply.get("failures", []))
             fatal = [f for f in failures if not is_capacity_failure(str(f.get("reason", "")))]
             if fatal:
@@ -665,14 +686,23 @@ class EcsTaskRunner(Provider):
             if failures or len(tasks) < count:
                 first = failures[0] if failures else {"reason": "fewer tasks than Count were started"}
                 return self._retry_later(replace(wait, tasks=tuple(tasks)), attempt, self._describe_failure(first))
-        running = replace(wait, phase=Phase.RUNNING, tasks=tuple(tasks), running_since=self._clock.now(), params={},
-                          retry_at=0.0, pace=self._pace(wait))
+        running = replace(
+            wait,
+            phase=Phase.RUNNING,
+            tasks=tuple(tasks),
+            running_since=self._clock.now(),
+            params={},
+            retry_at=0.0,
+            pace=self._pace(wait),
+        )
         return InProgress(running.to_state(), interval=self.schedule.first(running.pace, self._rng))
 
     def _retry_later(self, wait: WaitState, attempt: int, last: str) -> InProgress:
         delay = min(MAX_BACKOFF_S, 2.0**attempt)
-        log.warning("no capacity to place the task yet; retrying",
-                    extra={"fields": {"failure": last, "retry_in_s": delay, "attempt": attempt + 1}})
+        log.warning(
+            "no capacity to place the task yet; retrying",
+            extra={"fields": {"failure": last, "retry_in_s": delay, "attempt": attempt + 1}},
+        )
         retry = replace(wait, attempt=attempt + 1, retry_at=self._clock.now() + delay, last_failure=last)
         return InProgress(retry.to_state(), interval=delay)
 
@@ -694,10 +724,13 @@ class EcsTaskRunner(Provider):
             response: Mapping[str, Any] = getattr(exc, "response", {})
             arns = [str(arn) for arn in response.get("resourceIds") or [] if isinstance(arn, str) and arn]
             if not arns:
-                raise ProviderError(f"RunTask answered ConflictException without the tasks it names: {message}") \
-                    from exc
-            log.info("adopting the tasks this request's clientToken already started",
-                     extra={"fields": {"tasks": arns, "attempt": attempt}})
+                raise ProviderError(
+                    f"RunTask answered ConflictException without the tasks it names: {message}"
+                ) from exc
+            log.info(
+                "adopting the tasks this request's clientToken already started",
+                extra={"fields": {"tasks": arns, "attempt": attempt}},
+            )
             return arns
         if code == "ClientException" and is_capacity_error_message(message):
             # RunTask documentation: with managed scaling, a full quota of PROVISIONING tasks
@@ -716,8 +749,9 @@ class EcsTaskRunner(Provider):
             text += f" on {failure['arn']}"
         return text
 
-    def _run_task_failed(self, request: Request, cluster: str, failures: Sequence[Mapping[str, Any]],
-                         started: Sequence[str]) -> str:
+    def _run_task_failed(
+        self, request: Request, cluster: str, failures: Sequence[Mapping[str, Any]], started: Sequence[str]
+    ) -> str:
         described = "; ".join(self._describe_failure(f) for f in failures)
         reason = f"RunTask failed: {described}"
         if started:
@@ -730,8 +764,10 @@ class EcsTaskRunner(Provider):
         return f"cfnkit: stack {request.stack_name} resource {request.logical_id} stopped the task"
 
     def _stop_tasks(self, request: Request, cluster: str, tasks: Sequence[str]) -> str:
-        why = cut_utf8(f"{self._stopped_by_us(request)} ({request.request_type.value} did not finish in time or "
-                       "failed)", STOP_REASON_MAX)
+        why = cut_utf8(
+            f"{self._stopped_by_us(request)} ({request.request_type.value} did not finish in time or failed)",
+            STOP_REASON_MAX,
+        )
         problems = []
         for arn in tasks:
             try:
@@ -747,8 +783,9 @@ class EcsTaskRunner(Provider):
         return "task stopped" if len(tasks) == 1 else f"{len(tasks)} tasks stopped"
 
     def _stop_task(self, cluster: str, arn: str, why: str) -> None:
-        self._aws("StopTask", lambda: self.ecs.stop_task(cluster=cluster, task=arn, reason=why),
-                  budget=BEST_EFFORT_RETRY_S)
+        self._aws(
+            "StopTask", lambda: self.ecs.stop_task(cluster=cluster, task=arn, reason=why), budget=BEST_EFFORT_RETRY_S
+        )
 
     # -- waiting and judging ---------------------------------------------------------------
 
@@ -756,8 +793,9 @@ class EcsTaskRunner(Provider):
         arns = list(wait.tasks)
         try:
             # No in-place retry: a throttled poll is skipped and the pace slows (see _resumable).
-            reply = self._aws("DescribeTasks", lambda: self.ecs.describe_tasks(cluster=wait.cluster, tasks=arns),
-                              budget=0.0)
+            reply = self._aws(
+                "DescribeTasks", lambda: self.ecs.describe_tasks(cluster=wait.cluster, tasks=arns), budget=0.0
+            )
         except Exception as exc:
             self._raise_cluster_problem(exc, wait.cluster)
             raise
@@ -766,8 +804,7 @@ class EcsTaskRunner(Provider):
         if reply.get("failures"):
             if self._clock.now() - wait.running_since < MISSING_GRACE_S:
                 # ECS is eventually consistent: a task just started may not be described yet.
-                log.info("DescribeTasks does not know the task yet", extra={"fields": {
-                    "failures": reply["failures"]}})
+                log.info("DescribeTasks does not know the task yet", extra={"fields": {"failures": reply["failures"]}})
                 return InProgress(wait.to_state(), interval=interval)
             described = "; ".join(self._describe_failure(f) for f in reply["failures"])
             raise ProviderError(f"DescribeTasks could not find the task: {described}")
@@ -783,20 +820,41 @@ class EcsTaskRunner(Provider):
         failures: list[tuple[Mapping[str, Any], str, str]] = []  # (task, container, what happened)
         for task in tasks:
             reported = {str(c.get("name")): c for c in task.get("containers", [])}
-            log.info("task stopped", extra={"fields": {
-                "task": task["taskArn"], "stop_code": task.get("stopCode"), "stopped_reason": task.get("stoppedReason"),
-                "exit_codes": {name: c.get("exitCode") for name, c in reported.items()}}})
+            log.info(
+                "task stopped",
+                extra={
+                    "fields": {
+                        "task": task["taskArn"],
+                        "stop_code": task.get("stopCode"),
+                        "stopped_reason": task.get("stoppedReason"),
+                        "exit_codes": {name: c.get("exitCode") for name, c in reported.items()},
+                    }
+                },
+            )
             for name, container in reported.items():
                 if name not in essential:
-                    log.info("non-essential container stopped", extra={"fields": {
-                        "task": task["taskArn"], "container": name, "exit_code": container.get("exitCode"),
-                        "reason": container.get("reason")}})
+                    log.info(
+                        "non-essential container stopped",
+                        extra={
+                            "fields": {
+                                "task": task["taskArn"],
+                                "container": name,
+                                "exit_code": container.get("exitCode"),
+                                "reason": container.get("reason"),
+                            }
+                        },
+                    )
             if str(task.get("stoppedReason") or "").startswith(self._stopped_by_us(request)[:STOP_REASON_MAX]):
                 # Another invocation of this request (a duplicate delivery) reached the deadline,
                 # stopped the task and answered FAILED: whatever the exit code, answer the same.
-                failures.append((task, wait.essential[0] if wait.essential else "-",
-                                 "was stopped by cfnkit: another invocation of this request reached its deadline "
-                                 f"(stoppedReason: {task.get('stoppedReason')})"))
+                failures.append(
+                    (
+                        task,
+                        wait.essential[0] if wait.essential else "-",
+                        "was stopped by cfnkit: another invocation of this request reached its deadline "
+                        f"(stoppedReason: {task.get('stoppedReason')})",
+                    )
+                )
                 continue
             for name in wait.essential:
                 container = reported.get(name)
@@ -815,8 +873,7 @@ class EcsTaskRunner(Provider):
 
     @staticmethod
     def _no_exit(task: Mapping[str, Any], container: Mapping[str, Any] | None) -> str:
-        parts = [f"stopCode {task.get('stopCode') or 'none'}",
-                 f"stoppedReason: {task.get('stoppedReason') or 'none'}"]
+        parts = [f"stopCode {task.get('stopCode') or 'none'}", f"stoppedReason: {task.get('stoppedReason') or 'none'}"]
         if container is None:
             return "was not reported by ECS (no exit code); " + "; ".join(parts)
         if container.get("reason"):
@@ -843,8 +900,13 @@ class EcsTaskRunner(Provider):
             "LogStreamName": stream,
         }
 
-    def _failure_reason(self, request: Request, wait: WaitState, tasks: Sequence[Mapping[str, Any]],
-                        failures: Sequence[tuple[Mapping[str, Any], str, str]]) -> str:
+    def _failure_reason(
+        self,
+        request: Request,
+        wait: WaitState,
+        tasks: Sequence[Mapping[str, Any]],
+        failures: Sequence[tuple[Mapping[str, Any], str, str]],
+    ) -> str:
         task, container, what = failures[0]
         position = [t["taskArn"] for t in tasks].index(task["taskArn"]) + 1
         count = f" ({position} of {len(tasks)})" if len(tasks) > 1 else ""
@@ -857,27 +919,40 @@ class EcsTaskRunner(Provider):
         tail = self._log_tail(request, wait.logs.get(container), task, container, budget)
         return f"{head}. {tail}" if tail else head
 
-    def _log_tail(self, request: Request, where: LogConfig | None, task: Mapping[str, Any], container: str,
-                  budget: int) -> str:
+    def _log_tail(
+        self, request: Request, where: LogConfig | None, task: Mapping[str, Any], container: str, budget: int
+    ) -> str:
         lines = int(request.properties.get("LogTailLines", 20))
         if lines <= 0:
             return ""
         if where is None:
-            return "Logs: unavailable (the container has no awslogs log driver with awslogs-group and " \
-                   "awslogs-stream-prefix)"
+            return (
+                "Logs: unavailable (the container has no awslogs log driver with awslogs-group and "
+                "awslogs-stream-prefix)"
+            )
         stream = where.stream(container, str(task["taskArn"]))
         try:
-            reply = self._aws("GetLogEvents", lambda: self._logs_client(where.region).get_log_events(
-                logGroupName=where.group, logStreamName=stream, startFromHead=False, limit=lines
-            ), budget=BEST_EFFORT_RETRY_S)
+            reply = self._aws(
+                "GetLogEvents",
+                lambda: self._logs_client(where.region).get_log_events(
+                    logGroupName=where.group, logStreamName=stream, startFromHead=False, limit=lines
+                ),
+                budget=BEST_EFFORT_RETRY_S,
+            )
         except Throttled as exc:
-            log.warning("the container's log stayed throttled", extra={"fields": {
-                "group": where.group, "stream": stream, "error": str(exc)}})
-            return (f"Logs: could not read {where.group} {stream} ({exc.record.code} for "
-                    f"{exc.now - exc.record.since:.0f} s)")
+            log.warning(
+                "the container's log stayed throttled",
+                extra={"fields": {"group": where.group, "stream": stream, "error": str(exc)}},
+            )
+            return (
+                f"Logs: could not read {where.group} {stream} ({exc.record.code} for "
+                f"{exc.now - exc.record.since:.0f} s)"
+            )
         except Exception as exc:
-            log.warning("could not read the container's log", extra={"fields": {
-                "group": where.group, "stream": stream, "error": error_code(exc)}})
+            log.warning(
+                "could not read the container's log",
+                extra={"fields": {"group": where.group, "stream": stream, "error": error_code(exc)}},
+            )
             return f"Logs: could not read {where.group} {stream} ({error_code(exc)})"
         events = reply.get("events", [])
         messages = [cut_utf8(str(e.get("message", "")).rstrip("\n"), MAX_LOG_LINE_BYTES) for e in events]

@@ -101,14 +101,16 @@ def _version_id_length(properties: Mapping[str, Any]) -> Iterable[Problem]:
 
 SCHEMA = Schema(
     checks=(_version_id_length,),
-    SecretId=Field(String(min_length=1, max_length=2048), required=True,
-                   description="The secret's name or ARN."),
+    SecretId=Field(String(min_length=1, max_length=2048), required=True, description="The secret's name or ARN."),
     # Both may be given: AWS then requires that they name the same version (GetSecretValue).
     VersionId=Field(String(min_length=1), description="Read this version (32-64 characters)."),
-    VersionStage=Field(String(min_length=1, max_length=256),
-                       description="Read the version with this label, e.g. AWSPREVIOUS (default AWSCURRENT)."),
-    Keys=Field(List(String(min_length=1), min_items=1),
-               description="Return only these top-level keys of a JSON-object secret."),
+    VersionStage=Field(
+        String(min_length=1, max_length=256),
+        description="Read the version with this label, e.g. AWSPREVIOUS (default AWSCURRENT).",
+    ),
+    Keys=Field(
+        List(String(min_length=1), min_items=1), description="Return only these top-level keys of a JSON-object secret."
+    ),
 )
 
 
@@ -216,8 +218,12 @@ class SecretsResolver(Provider):
                 # Standard mode (3 attempts) absorbs a blip; a longer throttle is the wait's to retry
                 # (see IN_PLACE_RETRY_S). Not adaptive: its limiter is per client and sleeps
                 # outside our deadline.
-                self._client = boto3.client("secretsmanager", config=Config(
-                    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=10))
+                self._client = boto3.client(
+                    "secretsmanager",
+                    config=Config(
+                        retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=10
+                    ),
+                )
         return self._client
 
     # -- the provider contract ------------------------------------------------------
@@ -238,18 +244,22 @@ class SecretsResolver(Provider):
 
     def _retrying(self, request: Request, state: State | None, *, fresh: bool) -> Outcome:
         # In-place retries never run past the wait's overall deadline (kept in the state).
-        deadline = float(state["deadline"]) if state and "deadline" in state else (
-            Budget.start(self._clock.now(), 0.0, service_timeout=request.service_timeout).wait_deadline())
+        deadline = (
+            float(state["deadline"])
+            if state and "deadline" in state
+            else (Budget.start(self._clock.now(), 0.0, service_timeout=request.service_timeout).wait_deadline())
+        )
         try:
             return self._resolve(request, fresh=fresh, retry_until=deadline)
         except Throttled as exc:
             earlier = ThrottleRecord.from_state((state or {}).get("throttle"))
             record = earlier.merged(exc.record) if earlier else exc.record
             interval = max(0.2, THROTTLE_BACKOFF.delay(record.count, self._rng))
-            log.warning("GetSecretValue stayed throttled; the wait goes on", extra={"fields": {
-                "code": record.code, "streak": record.count, "retry_in_s": round(interval, 2)}})
-            return InProgress({"fresh": fresh, "throttle": record.to_state(), "deadline": deadline},
-                              interval=interval)
+            log.warning(
+                "GetSecretValue stayed throttled; the wait goes on",
+                extra={"fields": {"code": record.code, "streak": record.count, "retry_in_s": round(interval, 2)}},
+            )
+            return InProgress({"fresh": fresh, "throttle": record.to_state(), "deadline": deadline}, interval=interval)
 
     def delete(self, request: Request) -> Result:
         # Nothing was created, so nothing is deleted, and Secrets Manager is not called.
@@ -264,8 +274,9 @@ class SecretsResolver(Provider):
     def _resolve(self, request: Request, *, fresh: bool, retry_until: float | None = None) -> Result:
         props = request.properties
         secret_id: str = props["SecretId"]
-        fetched = self.fetch(request, secret_id, props.get("VersionId"), props.get("VersionStage"), fresh=fresh,
-                             retry_until=retry_until)
+        fetched = self.fetch(
+            request, secret_id, props.get("VersionId"), props.get("VersionStage"), fresh=fresh, retry_until=retry_until
+        )
         keys: Sequence[str] | None = props.get("Keys")
         data, hint = self._attributes(secret_id, fetched, keys)
         log.info(
@@ -299,17 +310,20 @@ class SecretsResolver(Provider):
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            answer = call_with_retry(lambda: self.client.get_secret_value(**params), operation="GetSecretValue",
-                                     clock=self._clock, rng=self._rng,
-                                     deadline=min(self._clock.now() + IN_PLACE_RETRY_S,
-                                                  retry_until if retry_until is not None else float("inf")),
-                                     service="Secrets Manager")
+            answer = call_with_retry(
+                lambda: self.client.get_secret_value(**params),
+                operation="GetSecretValue",
+                clock=self._clock,
+                rng=self._rng,
+                deadline=min(
+                    self._clock.now() + IN_PLACE_RETRY_S, retry_until if retry_until is not None else float("inf")
+                ),
+                service="Secrets Manager",
+            )
         except ClientError as exc:
             raise ProviderError(self._explain(request, secret_id, version_id, version_stage, exc)) from None
         except BotoCoreError as exc:
-            raise ProviderError(
-                f"Could not read secret {secret_id}: {type(exc).__name__}: {exc}"
-            ) from None
+            raise ProviderError(f"Could not read secret {secret_id}: {type(exc).__name__}: {exc}") from None
         string = answer.get("SecretString")
         binary = answer.get("SecretBinary")
         fetched = Fetched(
@@ -340,13 +354,12 @@ class SecretsResolver(Provider):
 
     # -- attributes -----------------------------------------------------------------
 
-    def _attributes(
-        self, secret_id: str, fetched: Fetched, keys: Sequence[str] | None
-    ) -> tuple[dict[str, str], str]:
+    def _attributes(self, secret_id: str, fetched: Fetched, keys: Sequence[str] | None) -> tuple[dict[str, str], str]:
         if fetched.string is None:
             if fetched.binary is None:
-                raise ProviderError(f"Secret {secret_id} has neither SecretString nor SecretBinary; "
-                                    "put a value into the secret")
+                raise ProviderError(
+                    f"Secret {secret_id} has neither SecretString nor SecretBinary; put a value into the secret"
+                )
             self._no_keys_for(secret_id, keys, "binary")
             return (
                 {"SecretBinary": base64.b64encode(fetched.binary).decode("ascii")},
@@ -417,8 +430,10 @@ class SecretsResolver(Provider):
         code, message = error.code, " ".join(error.message.split())
         said = f" (AWS said: {code}: {message})" if message else f" ({code})"
         region = self.client.meta.region_name
-        if version_id is not None and version_stage is not None and code in (
-            "ResourceNotFoundException", "InvalidRequestException"
+        if (
+            version_id is not None
+            and version_stage is not None
+            and code in ("ResourceNotFoundException", "InvalidRequestException")
         ):
             described = self._describe(secret_id)
             if described is not None:

@@ -35,8 +35,14 @@ def enabled(environ: dict[str, str] | None = None) -> bool:
 
 def subprocess_runner(command: Sequence[str]) -> str:
     """Run one CLI command; its stdout, or CalledProcessError naming the command and stderr."""
-    done = subprocess.run(list(command), cwd=ROOT, capture_output=True, text=True, check=False,
-                          env={**os.environ, "SAM_CLI_TELEMETRY": "0"})
+    done = subprocess.run(
+        list(command),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+    )
     if done.returncode != 0:
         raise subprocess.CalledProcessError(done.returncode, list(command), done.stdout, done.stderr)
     return done.stdout
@@ -143,20 +149,53 @@ class Account:
         return [str(s["SubnetId"]) for s in reply["Subnets"]][:2]
 
     def create_secret(self, name: str, value: dict[str, str]) -> None:
-        self.run(["aws", "secretsmanager", "create-secret", "--region", self.region, "--name", name,
-                  "--secret-string", json.dumps(value)])
+        self.run(
+            [
+                "aws",
+                "secretsmanager",
+                "create-secret",
+                "--region",
+                self.region,
+                "--name",
+                name,
+                "--secret-string",
+                json.dumps(value),
+            ]
+        )
 
     def delete_secret(self, name: str) -> None:
-        self.run(["aws", "secretsmanager", "delete-secret", "--region", self.region, "--secret-id", name,
-                  "--force-delete-without-recovery"])
+        self.run(
+            [
+                "aws",
+                "secretsmanager",
+                "delete-secret",
+                "--region",
+                self.region,
+                "--secret-id",
+                name,
+                "--force-delete-without-recovery",
+            ]
+        )
 
     def sam_build(self) -> None:
         self.run(["sam", "build", "--template-file", "template.yaml"])
 
     def sam_deploy(self, stack: str, template: str, parameters: Sequence[str], *, built: bool = False) -> None:
-        command = ["sam", "deploy", "--stack-name", stack, "--region", self.region, "--resolve-s3",
-                   "--capabilities", "CAPABILITY_IAM", "--no-confirm-changeset", "--no-fail-on-empty-changeset",
-                   "--parameter-overrides", *parameters]
+        command = [
+            "sam",
+            "deploy",
+            "--stack-name",
+            stack,
+            "--region",
+            self.region,
+            "--resolve-s3",
+            "--capabilities",
+            "CAPABILITY_IAM",
+            "--no-confirm-changeset",
+            "--no-fail-on-empty-changeset",
+            "--parameter-overrides",
+            *parameters,
+        ]
         if not built:
             command += ["--template-file", template]
         self.run(command)
@@ -170,8 +209,11 @@ class Account:
 
     def failure_reasons(self, stack: str) -> list[str]:
         reply = self.json("aws", "cloudformation", "describe-stack-events", "--stack-name", stack)
-        return [str(e.get("ResourceStatusReason", "")) for e in reply["StackEvents"]
-                if str(e.get("ResourceStatus", "")).endswith("_FAILED")]
+        return [
+            str(e.get("ResourceStatusReason", ""))
+            for e in reply["StackEvents"]
+            if str(e.get("ResourceStatus", "")).endswith("_FAILED")
+        ]
 
     def log_messages(self, group: str) -> list[str]:
         reply = self.json("aws", "logs", "filter-log-events", "--log-group-name", group)

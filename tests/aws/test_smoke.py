@@ -54,10 +54,15 @@ def deployment() -> Iterator[Deployment]:
         cleanup.add(f"secret {names.secret_name}", lambda: account.delete_secret(names.secret_name))
         account.sam_build()
         cleanup.add(f"stack {names.cfnkit_stack}", lambda: account.delete_stack(names.cfnkit_stack))
-        account.sam_deploy(names.cfnkit_stack, "template.yaml", deploy_parameters(names, region, account_id),
-                           built=True)
-        consumer = [f"CfnkitStackName={names.cfnkit_stack}", f"SecretId={names.secret_name}",
-                    f"SecretSha256={sha256(password)}", f"Subnets={subnets}"]
+        account.sam_deploy(
+            names.cfnkit_stack, "template.yaml", deploy_parameters(names, region, account_id), built=True
+        )
+        consumer = [
+            f"CfnkitStackName={names.cfnkit_stack}",
+            f"SecretId={names.secret_name}",
+            f"SecretSha256={sha256(password)}",
+            f"Subnets={subnets}",
+        ]
         if os.environ.get(IMAGE_ENV):
             consumer.append(f"Image={os.environ[IMAGE_ENV]}")
         yield Deployment(account, names, password, consumer)

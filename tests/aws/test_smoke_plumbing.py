@@ -44,8 +44,9 @@ def test_deploy_parameters_scope_the_roles_to_this_runs_stacks() -> None:
         "AllowedClusterArns": "arn:aws:ecs:eu-west-1:210987654321:cluster/cfnkit-smoke-r1-*",
         "AllowedTaskDefinitionArns": "arn:aws:ecs:eu-west-1:210987654321:task-definition/cfnkit-smoke-r1-*-migrate:*",
         "AllowedTaskRoleArns": "arn:aws:iam::210987654321:role/cfnkit-smoke-r1-*",
-        "AllowedTaskLogStreamArns":
-            "arn:aws:logs:eu-west-1:210987654321:log-group:/cfnkit-smoke-r1-*/ecs/*:log-stream:*",
+        "AllowedTaskLogStreamArns": (
+            "arn:aws:logs:eu-west-1:210987654321:log-group:/cfnkit-smoke-r1-*/ecs/*:log-stream:*"
+        ),
         "AllowedSecretPrefix": "cfnkit-smoke-r1/",
         "LogLevel": "DEBUG",
     }
@@ -91,8 +92,9 @@ class Recorder:
 
 
 def test_commands_name_the_region_and_never_prompt() -> None:
-    run = Recorder({"aws ec2 describe-subnets": {"Subnets": [{"SubnetId": "s-1"}, {"SubnetId": "s-2"},
-                                                             {"SubnetId": "s-3"}]}})
+    run = Recorder(
+        {"aws ec2 describe-subnets": {"Subnets": [{"SubnetId": "s-1"}, {"SubnetId": "s-2"}, {"SubnetId": "s-3"}]}}
+    )
     account = Account(run, "eu-west-1")
     assert account.default_subnets() == ["s-1", "s-2"]
     account.sam_deploy("st", "tests/aws/consumer.yaml", ["A=1"])

@@ -46,8 +46,15 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def run(*command: str | Path, cwd: Path = EXAMPLE, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(c) for c in command], cwd=cwd, env=environment(**extra), capture_output=True,
-                          text=True, timeout=600, check=False)
+    return subprocess.run(
+        [str(c) for c in command],
+        cwd=cwd,
+        env=environment(**extra),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_no_page_pastes_code_it_could_include() -> None:
@@ -106,21 +113,42 @@ def test_the_events_are_what_the_documented_cfnkit_event_commands_make(tmp_path:
 def test_each_event_answers_success_under_cfnkit_invoke(request_type: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from cfnkit_tools.cli import run as cfnkit
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     out, err = io.StringIO(), io.StringIO()
 
-    code = cfnkit(["invoke", "SecureParameterFunction", "--template", str(EXAMPLE / "template.yaml"),
-                   "--event", str(EXAMPLE / "events" / f"{request_type}.json"), "--json", "--quiet"], out, err)
+    code = cfnkit(
+        [
+            "invoke",
+            "SecureParameterFunction",
+            "--template",
+            str(EXAMPLE / "template.yaml"),
+            "--event",
+            str(EXAMPLE / "events" / f"{request_type}.json"),
+            "--json",
+            "--quiet",
+        ],
+        out,
+        err,
+    )
 
     assert code == 0, out.getvalue() + err.getvalue()
     text = out.getvalue()
-    body: dict[str, Any] = json.loads(text[text.index("{"):])
+    body: dict[str, Any] = json.loads(text[text.index("{") :])
     assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", "/myapp/db-password")
-    assert body.get("Data") == (None if request_type == "delete" else {
-        "Name": "/myapp/db-password", "Arn": "arn:aws:ssm:us-east-1:123456789012:parameter/myapp/db-password",
-        "Version": "1"})
+    assert body.get("Data") == (
+        None
+        if request_type == "delete"
+        else {
+            "Name": "/myapp/db-password",
+            "Arn": "arn:aws:ssm:us-east-1:123456789012:parameter/myapp/db-password",
+            "Version": "1",
+        }
+    )
 
 
 @pytest.mark.slow
@@ -172,8 +200,15 @@ def test_the_source_dockerfiles_entrypoint_execs_the_command(tmp_path: Path) -> 
     assert entrypoint[0] == "python3"
     assert json.loads(steps["CMD"][0])[0] == "uwsgi"
 
-    ran = run(sys.executable, *entrypoint[1:], sys.executable, "-c", "import os; print('ran', os.getpid())",
-              cwd=tmp_path, **{variable: str(tmp_path / path.lstrip("/")), "SECRETS": ""})
+    ran = run(
+        sys.executable,
+        *entrypoint[1:],
+        sys.executable,
+        "-c",
+        "import os; print('ran', os.getpid())",
+        cwd=tmp_path,
+        **{variable: str(tmp_path / path.lstrip("/")), "SECRETS": ""},
+    )
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout.startswith("ran ")

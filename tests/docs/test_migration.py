@@ -40,8 +40,12 @@ DATA = {"ETag": hashlib.md5(BODY).hexdigest(), "ContentLength": str(len(BODY))}
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     from moto import mock_aws
 
@@ -62,7 +66,9 @@ def load(name: str) -> ModuleType:
 
 
 def test_cfnkit_waits_in_the_invocation_and_answers_once_the_object_exists(
-    aws: Any, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+    aws: Any,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("DEBUG")
     provider = load("with_cfnkit").WaitForObject(aws)
@@ -74,7 +80,10 @@ def test_cfnkit_waits_in_the_invocation_and_answers_once_the_object_exists(
 
     body = sender.only
     assert (body["Status"], body["PhysicalResourceId"], body["Data"]) == (
-        "SUCCESS", "s3://artifacts/builds/app-1.2.3.zip", DATA)
+        "SUCCESS",
+        "s3://artifacts/builds/app-1.2.3.zip",
+        DATA,
+    )
     assert clock.sleeps == [5, 5, 5]
     assert boto3.client("events").list_rules()["Rules"] == []  # nothing created to wait
     out = capfd.readouterr()
@@ -94,24 +103,38 @@ def test_cfnkit_fails_with_its_cleanup_detail_when_the_object_never_comes(aws: A
 
 
 def test_crhelper_needs_a_rule_a_permission_and_https_and_answers_the_same(
-    aws: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    aws: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     cert, key = make_certificate(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # crhelper verifies the ResponseURL's certificate
     context = FakeContext(60)
     iam = boto3.client("iam")
-    role = iam.create_role(RoleName="crhelper", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))
+    role = iam.create_role(
+        RoleName="crhelper",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}
+                ],
+            }
+        ),
+    )
     # crhelper's AddPermission fails unless the function exists.
     boto3.client("lambda").create_function(
-        FunctionName=context.function_name, Runtime="python3.13", Role=role["Role"]["Arn"],
-        Handler="index.handler", Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+        FunctionName=context.function_name,
+        Runtime="python3.13",
+        Role=role["Role"]["Arn"],
+        Handler="index.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
     module = load("with_crhelper")
     events = boto3.client("events")
     with TlsResponseServer(cert, key) as server:
-        module.handler(create_event(PROPS, resource_type="Custom::WaitForObject", response_url=server.url),
-                       context)
+        module.handler(create_event(PROPS, resource_type="Custom::WaitForObject", response_url=server.url), context)
         rules = events.list_rules()["Rules"]
         assert [r["ScheduleExpression"] for r in rules] == ["rate(1 minute)"]
         assert server.puts == []  # no answer until the rule fires (0-60 s later on AWS)
@@ -135,8 +158,9 @@ def test_the_cfnkit_version_answers_through_its_app_handler(aws: Any, monkeypatc
     app = load("app")
     try:
         with ResponseServer() as server:
-            app.handler(create_event(PROPS, resource_type="Custom::WaitForObject", response_url=server.url),
-                        FakeContext(60))
+            app.handler(
+                create_event(PROPS, resource_type="Custom::WaitForObject", response_url=server.url), FakeContext(60)
+            )
             body = server.wait_for(1)[0].json()
     finally:
         sys.modules.pop("with_cfnkit", None)
@@ -146,8 +170,14 @@ def test_the_cfnkit_version_answers_through_its_app_handler(aws: Any, monkeypatc
 
 def test_the_cfnkit_version_passes_mypy_strict(tmp_path: Path) -> None:
     env = dict(os.environ, MYPYPATH=str(REPO / "layers" / "core"))
-    ran = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path),
-                          "with_cfnkit.py", "app.py"], cwd=EXAMPLE, env=env, capture_output=True, text=True,
-                         timeout=300, check=False)
+    ran = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path), "with_cfnkit.py", "app.py"],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
     assert ran.returncode == 0, ran.stdout + ran.stderr

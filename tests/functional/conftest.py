@@ -25,6 +25,7 @@ def _providers_calls_are_authorized(request: pytest.FixtureRequest) -> Iterator[
     with authorized({**PARAMETERS, **(marker.kwargs if marker else {})}):
         yield
 
+
 #: For tests of a cluster that does not exist: IAM allows the call (the operator allowed any
 #: cluster of the account) and only then does ECS answer ClusterNotFoundException.
 ANY_CLUSTER = pytest.mark.iam_parameters(AllowedClusterArns=f"{ECS}:cluster/*")

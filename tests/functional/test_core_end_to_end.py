@@ -75,10 +75,16 @@ def test_create_update_replace_delete_lifecycle(server: ResponseServer) -> None:
     run = handler(provider)
     url = server.url
     run(create_event({"BucketName": "logs", "Replicas": "2"}, response_url=url), FakeContext())
-    run(update_event({"BucketName": "logs", "Replicas": "3"}, {"BucketName": "logs", "Replicas": "2"}, "logs",
-                     response_url=url), FakeContext())
-    run(update_event({"BucketName": "logs2"}, {"BucketName": "logs", "Replicas": "3"}, "logs", response_url=url),
-        FakeContext())
+    run(
+        update_event(
+            {"BucketName": "logs", "Replicas": "3"}, {"BucketName": "logs", "Replicas": "2"}, "logs", response_url=url
+        ),
+        FakeContext(),
+    )
+    run(
+        update_event({"BucketName": "logs2"}, {"BucketName": "logs", "Replicas": "3"}, "logs", response_url=url),
+        FakeContext(),
+    )
     run(delete_event({"BucketName": "logs"}, "logs", response_url=url), FakeContext())
     bodies = [put.json() for put in server.wait_for(4)]
     assert [(b["Status"], b["PhysicalResourceId"], b.get("Data")) for b in bodies] == [
@@ -94,19 +100,23 @@ def test_create_update_replace_delete_lifecycle(server: ResponseServer) -> None:
 def test_failed_create_then_its_delete(server: ResponseServer) -> None:
     provider = Buckets()
     run = handler(provider)
-    run(create_event({"BucketName": "taken", "Mode": "fail"}, response_url=server.url, request_id="r-1"),
-        FakeContext())
+    run(create_event({"BucketName": "taken", "Mode": "fail"}, response_url=server.url, request_id="r-1"), FakeContext())
     failed = server.wait_for(1)[0].json()
     assert (failed["Status"], failed["Reason"], failed["PhysicalResourceId"]) == (
-        "FAILED", "bucket taken is taken", "cfnkit-failed-create-r-1")
+        "FAILED",
+        "bucket taken is taken",
+        "cfnkit-failed-create-r-1",
+    )
     run(delete_event({"BucketName": "taken"}, failed["PhysicalResourceId"], response_url=server.url), FakeContext())
     deleted = server.wait_for(2)[1].json()
     assert (deleted["Status"], deleted["PhysicalResourceId"]) == ("SUCCESS", "cfnkit-failed-create-r-1")
 
 
 def test_invalid_properties_reach_cloudformation_as_one_failed(server: ResponseServer) -> None:
-    handler(Buckets())(create_event({"BucketName": "ab", "Replicas": "9", "Colour": "red"}, response_url=server.url,
-                                    request_id="r-2"), FakeContext())
+    handler(Buckets())(
+        create_event({"BucketName": "ab", "Replicas": "9", "Colour": "red"}, response_url=server.url, request_id="r-2"),
+        FakeContext(),
+    )
     body = server.wait_for(1)[0].json()
     assert (body["Status"], body["Reason"], body["PhysicalResourceId"]) == (
         "FAILED",
@@ -124,13 +134,14 @@ def test_server_errors_are_retried_until_delivered(server: ResponseServer) -> No
 
 
 def test_a_malformed_event_is_answered_failed(server: ResponseServer) -> None:
-    event = {**create_event({"BucketName": "logs"}, response_url=server.url, request_id="r-3"),
-             "RequestType": "Upsert"}
+    event = {**create_event({"BucketName": "logs"}, response_url=server.url, request_id="r-3"), "RequestType": "Upsert"}
     handler(Buckets())(event, FakeContext())
     body = server.wait_for(1)[0].json()
     assert (body["Status"], body["Reason"], body["PhysicalResourceId"]) == (
-        "FAILED", "Malformed custom resource event: RequestType must be one of Create, Update, Delete",
-        "cfnkit-failed-create-r-3")
+        "FAILED",
+        "Malformed custom resource event: RequestType must be one of Create, Update, Delete",
+        "cfnkit-failed-create-r-3",
+    )
 
 
 def test_a_blocking_provider_is_answered_once_before_the_lambda_deadline(server: ResponseServer) -> None:
@@ -143,8 +154,10 @@ def test_a_blocking_provider_is_answered_once_before_the_lambda_deadline(server:
 
     releaser = threading.Thread(target=release_after_answer)
     releaser.start()
-    run(create_event({"BucketName": "slow", "Mode": "block"}, response_url=server.url, request_id="r-4"),
-        FakeContext(timeout=5.0))
+    run(
+        create_event({"BucketName": "slow", "Mode": "block"}, response_url=server.url, request_id="r-4"),
+        FakeContext(timeout=5.0),
+    )
     releaser.join(10.0)
     assert len(server.puts) == 1
     body = server.puts[0].json()

@@ -44,10 +44,10 @@ DEFAULT_ID = "demo-stack-MigrateTask-"
 
 
 def awslogs(prefix: str = "migrate") -> dict[str, Any]:
-    return {"logDriver": "awslogs", "options": {"awslogs-group": LOG_GROUP, "awslogs-region": REGION,
-                                                 "awslogs-stream-prefix": prefix}}
-
-
+    return {
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": LOG_GROUP, "awslogs-region": REGION, "awslogs-stream-prefix": prefix},
+    }
 
 
 class Aws:
@@ -70,20 +70,38 @@ class Aws:
         self.logs.create_log_group(logGroupName=LOG_GROUP)
         self.agent = EcsAgent(REGION)
         # A sidecar first and the essential container second: reading containers[0] is wrong.
-        self.register("migrate", [
-            {"name": "sidecar", "image": "busybox", "memory": 128, "essential": False,
-             "logConfiguration": awslogs()},
-            {"name": "migrate", "image": "todobackend", "memory": 256, "essential": True,
-             "command": ["python3", "manage.py", "migrate", "--no-input"], "logConfiguration": awslogs()},
-        ])
+        self.register(
+            "migrate",
+            [
+                {
+                    "name": "sidecar",
+                    "image": "busybox",
+                    "memory": 128,
+                    "essential": False,
+                    "logConfiguration": awslogs(),
+                },
+                {
+                    "name": "migrate",
+                    "image": "todobackend",
+                    "memory": 256,
+                    "essential": True,
+                    "command": ["python3", "manage.py", "migrate", "--no-input"],
+                    "logConfiguration": awslogs(),
+                },
+            ],
+        )
 
     def register(self, family: str, containers: list[dict[str, Any]], fargate: bool = True) -> str:
         extra: dict[str, Any] = (
             {"requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512"}
-            if fargate else {}
+            if fargate
+            else {}
         )
-        reply = self.ecs.register_task_definition(family=family, containerDefinitions=containers,  # type: ignore[arg-type]
-                                                  **extra)
+        reply = self.ecs.register_task_definition(
+            family=family,
+            containerDefinitions=containers,  # type: ignore[arg-type]
+            **extra,
+        )
         return str(reply["taskDefinition"]["taskDefinitionArn"])
 
     def properties(self, **extra: Any) -> dict[str, Any]:
@@ -91,8 +109,9 @@ class Aws:
             "Cluster": CLUSTER,
             "TaskDefinition": "migrate",
             "LaunchType": "FARGATE",
-            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [self.subnet], "SecurityGroups": [],
-                                                             "AssignPublicIp": "DISABLED"}},
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": {"Subnets": [self.subnet], "SecurityGroups": [], "AssignPublicIp": "DISABLED"}
+            },
             **extra,
         }
 
@@ -122,8 +141,9 @@ def aws(aws_env: None) -> Iterator[Aws]:
             Aws.active = None
 
 
-def run(event: dict[str, Any], clock: FakeClock, *, invoker: RecordingInvoker | None = None,
-        lambda_timeout: float = 900.0) -> RecordingInvoker:
+def run(
+    event: dict[str, Any], clock: FakeClock, *, invoker: RecordingInvoker | None = None, lambda_timeout: float = 900.0
+) -> RecordingInvoker:
     invoker = invoker or RecordingInvoker()
     factory = Aws.active.client if Aws.active is not None else None
     handler = CustomResource(EcsTaskRunner(clock=clock, client_factory=factory), clock=clock, invoker=invoker)
@@ -161,8 +181,11 @@ def test_successful_task_answers_success_with_its_attributes(aws: Aws, server: R
 
 def test_essential_container_failure_reports_exit_code_and_log_tail(aws: Aws, server: ResponseServer) -> None:
     clock = ScriptedClock()
-    lines = ["Operations to perform:", "Applying todo.0001_initial...",
-             "django.db.utils.OperationalError: (2003, \"Can't connect to MySQL server\")"]
+    lines = [
+        "Operations to perform:",
+        "Applying todo.0001_initial...",
+        'django.db.utils.OperationalError: (2003, "Can\'t connect to MySQL server")',
+    ]
     clock.at(2, aws.stop_all(exit_codes={"migrate": 1}, logs={"migrate": lines}))
     run(create_event(aws.properties(LogTailLines="2"), response_url=server.url, logical_id=LOGICAL_ID), clock)
     body = answer(server)
@@ -173,7 +196,7 @@ def test_essential_container_failure_reports_exit_code_and_log_tail(aws: Aws, se
     assert body["Reason"] == (
         f"Task {arn}: essential container migrate exited with code 1 (SuccessExitCodes: 0). "
         f"Last 2 log lines ({LOG_GROUP} {stream}): Applying todo.0001_initial... | "
-        "django.db.utils.OperationalError: (2003, \"Can't connect to MySQL server\")"
+        'django.db.utils.OperationalError: (2003, "Can\'t connect to MySQL server")'
     )
 
 
@@ -202,8 +225,15 @@ def test_success_exit_codes_accept_a_chosen_nonzero_code(aws: Aws, server: Respo
 def test_container_without_exit_code_reports_stop_code_and_reasons(aws: Aws, server: ResponseServer) -> None:
     clock = ScriptedClock()
     pull = "CannotPullContainerError: pull image manifest has been retried 1 time(s): not found"
-    clock.at(1, aws.stop_all(exit_codes={"sidecar": None, "migrate": None}, stop_code="TaskFailedToStart",
-                             stopped_reason="Task failed to start", reasons={"migrate": pull}))
+    clock.at(
+        1,
+        aws.stop_all(
+            exit_codes={"sidecar": None, "migrate": None},
+            stop_code="TaskFailedToStart",
+            stopped_reason="Task failed to start",
+            reasons={"migrate": pull},
+        ),
+    )
     run(create_event(aws.properties(LogTailLines="0"), response_url=server.url, logical_id=LOGICAL_ID), clock)
     body = answer(server)
     [arn] = aws.tasks()
@@ -369,8 +399,9 @@ def test_update_runs_again_and_keeps_the_physical_id(aws: Aws, server: ResponseS
     clock = ScriptedClock()
     clock.at(1, aws.stop_all())
     props = aws.properties()
-    event = update_event(props, props, "demo-stack-MigrateTask-0123456789ab", response_url=server.url,
-                         logical_id=LOGICAL_ID)
+    event = update_event(
+        props, props, "demo-stack-MigrateTask-0123456789ab", response_url=server.url, logical_id=LOGICAL_ID
+    )
     run(event, clock)
     body = answer(server)
     assert body["Status"] == "SUCCESS", body["Reason"]
@@ -453,8 +484,12 @@ def test_fargate_without_network_configuration_fails_before_run_task(aws: Aws, s
 
 
 def test_missing_and_mistyped_properties_are_listed(aws: Aws, server: ResponseServer) -> None:
-    reason = failed(server, create_event({"Cluster": CLUSTER, "Count": "11", "LaunchTyp": "FARGATE",
-                                          "RunOn": ["Craete"]}, response_url=server.url))
+    reason = failed(
+        server,
+        create_event(
+            {"Cluster": CLUSTER, "Count": "11", "LaunchTyp": "FARGATE", "RunOn": ["Craete"]}, response_url=server.url
+        ),
+    )
     assert reason == (
         "Invalid properties: LaunchTyp: unknown property (did you mean LaunchType?); "
         "TaskDefinition: required; expected a task definition family, family:revision or ARN; "
@@ -464,8 +499,9 @@ def test_missing_and_mistyped_properties_are_listed(aws: Aws, server: ResponseSe
 
 
 def test_nested_run_task_properties_are_checked_with_their_path(aws: Aws, server: ResponseServer) -> None:
-    props = aws.properties(LaunchType="FARGATES",
-                           Overrides={"ContainerOverrides": [{"Name": "migrate", "Memory": "lots"}]})
+    props = aws.properties(
+        LaunchType="FARGATES", Overrides={"ContainerOverrides": [{"Name": "migrate", "Memory": "lots"}]}
+    )
     reason = failed(server, create_event(props, response_url=server.url))
     assert reason == (
         "Invalid properties: Overrides.ContainerOverrides[0].Memory: expected an integer, got a string; "

@@ -75,8 +75,9 @@ class ThrottledEcs:
             if not allowed:
                 headers = HTTPHeaders()
                 headers["Content-Type"] = "application/x-amz-json-1.1"
-                return AWSResponse(request.url, 400, headers,
-                                   _Raw(b'{"__type":"ThrottlingException","message":"Rate exceeded"}'))
+                return AWSResponse(
+                    request.url, 400, headers, _Raw(b'{"__type":"ThrottlingException","message":"Rate exceeded"}')
+                )
         with MOTO:
             return botocore_stubber(event_name, request)
 
@@ -96,11 +97,20 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
             ecs.create_cluster(clusterName=CLUSTER)
             ecs.register_task_definition(
-                family="migrate", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+                family="migrate",
+                requiresCompatibilities=["FARGATE"],
+                networkMode="awsvpc",
+                cpu="256",
                 memory="512",
-                containerDefinitions=[{"name": "migrate", "image": "todobackend", "memory": 256, "essential": True}])
-            yield {"Cluster": CLUSTER, "TaskDefinition": "migrate", "LaunchType": "FARGATE", "Timeout": "60",
-                   "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [subnet], "SecurityGroups": []}}}
+                containerDefinitions=[{"name": "migrate", "image": "todobackend", "memory": 256, "essential": True}],
+            )
+            yield {
+                "Cluster": CLUSTER,
+                "TaskDefinition": "migrate",
+                "LaunchType": "FARGATE",
+                "Timeout": "60",
+                "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [subnet], "SecurityGroups": []}},
+            }
         finally:
             EcsAgent.release()
 
@@ -130,8 +140,9 @@ def test_throttled_fleet_answers_every_request_exactly_once_and_correctly(world:
         runners = []
         for i in range(RUNNERS):
             provider = EcsTaskRunner(throttle.client())
-            event = create_event(world, response_url=server.url_for(f"R{i}"), logical_id=f"Migrate{i}",
-                                 request_id=str(uuid.uuid4()))
+            event = create_event(
+                world, response_url=server.url_for(f"R{i}"), logical_id=f"Migrate{i}", request_id=str(uuid.uuid4())
+            )
             handler = CustomResource(provider, invoker=RecordingInvoker())
             runners.append(threading.Thread(target=handler, args=(event, FakeContext(60)), daemon=True))
         threading.Thread(target=play_agent, daemon=True).start()

@@ -17,11 +17,13 @@ from cfnkit.testing import FakeClock, FakeContext, RecordingSender, create_event
 
 pytestmark = pytest.mark.functional
 
-DENIED = ("User: arn:aws:sts::123456789012:assumed-role/topics-role/topics-Provider is not authorized to "
-          "perform: SNS:CreateTopic on resource: arn:aws:sns:us-east-1:123456789012:orders because no "
-          "identity-based policy allows the SNS:CreateTopic action")
+DENIED = (
+    "User: arn:aws:sts::123456789012:assumed-role/topics-role/topics-Provider is not authorized to "
+    "perform: SNS:CreateTopic on resource: arn:aws:sns:us-east-1:123456789012:orders because no "
+    "identity-based policy allows the SNS:CreateTopic action"
+)
 
-PROVIDER = f'''
+PROVIDER = f"""
 import boto3
 from botocore.stub import Stubber
 from cfnkit import Field, Provider, Result, Schema, String
@@ -45,11 +47,13 @@ class Topics(Provider):
     def create(self, request):
         arn = self.sns.create_topic(Name=request.properties["Name"])["TopicArn"]
         return Result(physical_id=arn)
-'''
+"""
 
 
 def test_a_denied_first_call_is_one_failed_that_names_the_action(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(name, value)
@@ -58,7 +62,8 @@ def test_a_denied_first_call_is_one_failed_that_names_the_action(
     sender = RecordingSender()
     try:
         serve("topics_first_use:Topics", sender=sender, clock=FakeClock())(
-            create_event({"Name": "orders", "ApiKey": "key-7f3e9b1c"}), FakeContext())
+            create_event({"Name": "orders", "ApiKey": "key-7f3e9b1c"}), FakeContext()
+        )
     finally:
         sys.modules.pop("topics_first_use", None)
 
@@ -67,7 +72,8 @@ def test_a_denied_first_call_is_one_failed_that_names_the_action(
     assert body["Reason"] == (
         "AuthorizationErrorException: An error occurred (AuthorizationError) when calling the CreateTopic operation: "
         f"{DENIED} (see CloudWatch Logs group /aws/lambda/cfnkit-provider, stream "
-        "2026/01/01/[$LATEST]0123456789abcdef, request 00000000-0000-4000-8000-000000000001)")
+        "2026/01/01/[$LATEST]0123456789abcdef, request 00000000-0000-4000-8000-000000000001)"
+    )
     out = capfd.readouterr()
     assert "provider raised" in out.out  # the traceback is in the function's log ...
     assert "7f3e9b1c" not in out.out + out.err  # ... and the secret property is not

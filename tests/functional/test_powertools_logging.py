@@ -89,7 +89,8 @@ def test_nothing_secret_reaches_any_output(app: ModuleType, capfd: pytest.Captur
 
 
 def test_the_logged_event_keeps_its_shape_with_property_values_masked(
-    app: ModuleType, capfd: pytest.CaptureFixture[str],
+    app: ModuleType,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     _, text = run(app, create_event({"MasterSecret": MASTER, "Purpose": "billing"}), capfd)
 
@@ -98,8 +99,11 @@ def test_the_logged_event_keeps_its_shape_with_property_values_masked(
     assert len(events) == 2
     for event in events:
         assert event["RequestType"] == "Create"
-        assert event["ResourceProperties"] == {"ServiceToken": create_event({})["ServiceToken"],
-                                               "MasterSecret": "****", "Purpose": "****"}
+        assert event["ResourceProperties"] == {
+            "ServiceToken": create_event({})["ServiceToken"],
+            "MasterSecret": "****",
+            "Purpose": "****",
+        }
         assert event["ResponseURL"].endswith("?****")
 
 

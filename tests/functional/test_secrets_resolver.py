@@ -48,13 +48,13 @@ def invoke(app: ModuleType, server: ResponseServer, event: dict[str, Any]) -> di
 
 
 def create(server: ResponseServer, props: dict[str, Any]) -> dict[str, Any]:
-    return create_event(props, response_url=server.url, logical_id="Secrets",
-                        resource_type="Custom::SecretsResolver")
+    return create_event(props, response_url=server.url, logical_id="Secrets", resource_type="Custom::SecretsResolver")
 
 
 def update(server: ResponseServer, props: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
-    return update_event(props, old, PHYSICAL_ID, response_url=server.url, logical_id="Secrets",
-                        resource_type="Custom::SecretsResolver")
+    return update_event(
+        props, old, PHYSICAL_ID, response_url=server.url, logical_id="Secrets", resource_type="Custom::SecretsResolver"
+    )
 
 
 def outcome(body: dict[str, Any]) -> tuple[str, str, str]:
@@ -62,13 +62,21 @@ def outcome(body: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def test_json_secret_becomes_noecho_attributes(app: ModuleType, client: Any, server: ResponseServer) -> None:
-    client.create_secret(Name=SECRET_ID, ClientRequestToken=VERSION_1,
-                         SecretString=json.dumps({"MYSQL_PASSWORD": "pw-1", "SECRET_KEY": "sk-1", "PORT": 3306}))
+    client.create_secret(
+        Name=SECRET_ID,
+        ClientRequestToken=VERSION_1,
+        SecretString=json.dumps({"MYSQL_PASSWORD": "pw-1", "SECRET_KEY": "sk-1", "PORT": 3306}),
+    )
     body = invoke(app, server, create(server, {"SecretId": SECRET_ID}))
     assert body == {
-        "Status": "SUCCESS", "Reason": "", "PhysicalResourceId": PHYSICAL_ID,
-        "StackId": body["StackId"], "RequestId": body["RequestId"], "LogicalResourceId": "Secrets",
-        "NoEcho": True, "Data": {"MYSQL_PASSWORD": "pw-1", "SECRET_KEY": "sk-1", "PORT": "3306"},
+        "Status": "SUCCESS",
+        "Reason": "",
+        "PhysicalResourceId": PHYSICAL_ID,
+        "StackId": body["StackId"],
+        "RequestId": body["RequestId"],
+        "LogicalResourceId": "Secrets",
+        "NoEcho": True,
+        "Data": {"MYSQL_PASSWORD": "pw-1", "SECRET_KEY": "sk-1", "PORT": "3306"},
     }
 
 
@@ -98,8 +106,9 @@ def test_update_with_same_properties_reads_the_new_value(app: ModuleType, client
     assert created["PhysicalResourceId"] == updated["PhysicalResourceId"] == PHYSICAL_ID
 
 
-def test_update_to_another_version_id_refreshes_attributes(app: ModuleType, client: Any,
-                                                           server: ResponseServer) -> None:
+def test_update_to_another_version_id_refreshes_attributes(
+    app: ModuleType, client: Any, server: ResponseServer
+) -> None:
     client.create_secret(Name=SECRET_ID, ClientRequestToken=VERSION_1, SecretString=json.dumps({"K": "v1"}))
     client.put_secret_value(SecretId=SECRET_ID, ClientRequestToken=VERSION_2, SecretString=json.dumps({"K": "v2"}))
     old = {"SecretId": SECRET_ID, "VersionId": VERSION_2}
@@ -169,8 +178,9 @@ def test_version_id_and_stage_together(app: ModuleType, client: Any, server: Res
     # GetSecretValue accepts both when they name the same version (botocore secretsmanager model).
     client.create_secret(Name=SECRET_ID, ClientRequestToken=VERSION_1, SecretString=json.dumps({"K": "v1"}))
     client.put_secret_value(SecretId=SECRET_ID, ClientRequestToken=VERSION_2, SecretString=json.dumps({"K": "v2"}))
-    same = invoke(app, server, create(server, {"SecretId": SECRET_ID, "VersionId": VERSION_1,
-                                               "VersionStage": "AWSPREVIOUS"}))
+    same = invoke(
+        app, server, create(server, {"SecretId": SECRET_ID, "VersionId": VERSION_1, "VersionStage": "AWSPREVIOUS"})
+    )
     assert (same["Status"], same["Data"]) == ("SUCCESS", {"K": "v1"})
     event = create(server, {"SecretId": SECRET_ID, "VersionId": VERSION_1, "VersionStage": "AWSCURRENT"})
     assert outcome(invoke(app, server, event)) == (

@@ -90,8 +90,9 @@ class Leaks:
 
 
 @pytest.fixture
-def leaks(capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Leaks]:
+def leaks(
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Leaks]:
     watcher = Leaks(capfd, caplog)
     levels = {name: logging.getLogger(name).level for name in LOGGERS}
     monkeypatch.setenv("CFNKIT_LOG_LEVEL", "DEBUG")
@@ -114,13 +115,23 @@ def app() -> ModuleType:
 
 
 def create(url: str, **props: Any) -> dict[str, Any]:
-    return create_event({"SecretId": SECRET_ID, **props}, response_url=url, logical_id="Secrets",
-                        resource_type="Custom::SecretsResolver")
+    return create_event(
+        {"SecretId": SECRET_ID, **props},
+        response_url=url,
+        logical_id="Secrets",
+        resource_type="Custom::SecretsResolver",
+    )
 
 
 def update(url: str, new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
-    return update_event({"SecretId": SECRET_ID, **new}, {"SecretId": SECRET_ID, **old}, PHYSICAL_ID,
-                        response_url=url, logical_id="Secrets", resource_type="Custom::SecretsResolver")
+    return update_event(
+        {"SecretId": SECRET_ID, **new},
+        {"SecretId": SECRET_ID, **old},
+        PHYSICAL_ID,
+        response_url=url,
+        logical_id="Secrets",
+        resource_type="Custom::SecretsResolver",
+    )
 
 
 def json_secret(client: Any) -> None:
@@ -129,8 +140,9 @@ def json_secret(client: Any) -> None:
 
 def two_versions(client: Any) -> None:
     json_secret(client)
-    client.put_secret_value(SecretId=SECRET_ID, ClientRequestToken=VERSION_2,
-                            SecretString=json.dumps({"MYSQL_PASSWORD": "v2-" + CANARY}))
+    client.put_secret_value(
+        SecretId=SECRET_ID, ClientRequestToken=VERSION_2, SecretString=json.dumps({"MYSQL_PASSWORD": "v2-" + CANARY})
+    )
 
 
 def deleted(client: Any) -> None:
@@ -150,38 +162,63 @@ class MotoPath:
 MOTO_PATHS = {
     "json": MotoPath(json_secret, lambda url: [create(url)], ("SUCCESS",), data_has_canary=True),
     "json-keys": MotoPath(json_secret, lambda url: [create(url, Keys=["MYSQL_PASSWORD"])], ("SUCCESS",), True),
-    "string": MotoPath(lambda c: c.create_secret(Name=SECRET_ID, SecretString=CANARY_ESCAPED),
-                       lambda url: [create(url)], ("SUCCESS",), True),
-    "binary": MotoPath(lambda c: c.create_secret(Name=SECRET_ID, SecretBinary=CANARY.encode()),
-                       lambda url: [create(url)], ("SUCCESS",), True),
+    "string": MotoPath(
+        lambda c: c.create_secret(Name=SECRET_ID, SecretString=CANARY_ESCAPED),
+        lambda url: [create(url)],
+        ("SUCCESS",),
+        True,
+    ),
+    "binary": MotoPath(
+        lambda c: c.create_secret(Name=SECRET_ID, SecretBinary=CANARY.encode()),
+        lambda url: [create(url)],
+        ("SUCCESS",),
+        True,
+    ),
     "keys-missing": MotoPath(json_secret, lambda url: [create(url, Keys=["MYSQL_PASSWORD", "NOPE"])], ("FAILED",)),
-    "keys-on-plain-string": MotoPath(lambda c: c.create_secret(Name=SECRET_ID, SecretString=CANARY),
-                                     lambda url: [create(url, Keys=["A"])], ("FAILED",)),
-    "unaddressable-key": MotoPath(lambda c: c.create_secret(Name=SECRET_ID, SecretString=json.dumps({"a b": CANARY})),
-                                  lambda url: [create(url)], ("FAILED",)),
+    "keys-on-plain-string": MotoPath(
+        lambda c: c.create_secret(Name=SECRET_ID, SecretString=CANARY),
+        lambda url: [create(url, Keys=["A"])],
+        ("FAILED",),
+    ),
+    "unaddressable-key": MotoPath(
+        lambda c: c.create_secret(Name=SECRET_ID, SecretString=json.dumps({"a b": CANARY})),
+        lambda url: [create(url)],
+        ("FAILED",),
+    ),
     "too-large": MotoPath(
         lambda c: c.create_secret(Name=SECRET_ID, SecretString=json.dumps({"BIG": CANARY * 200, "SMALL": CANARY})),
-        lambda url: [create(url)], ("FAILED",)),
+        lambda url: [create(url)],
+        ("FAILED",),
+    ),
     "not-found": MotoPath(lambda c: None, lambda url: [create(url)], ("FAILED",)),
     "deleted": MotoPath(deleted, lambda url: [create(url)], ("FAILED",)),
-    "both-versions": MotoPath(json_secret, lambda url: [create(url, VersionId=VERSION_1, VersionStage="AWSCURRENT")],
-                              ("SUCCESS",)),
+    "both-versions": MotoPath(
+        json_secret, lambda url: [create(url, VersionId=VERSION_1, VersionStage="AWSCURRENT")], ("SUCCESS",)
+    ),
     "unknown-version-id": MotoPath(json_secret, lambda url: [create(url, VersionId=VERSION_2)], ("FAILED",)),
-    "unknown-version-stage": MotoPath(json_secret, lambda url: [create(url, VersionStage="AWSPENDING")],
-                                      ("FAILED",)),
-    "update": MotoPath(two_versions, lambda url: [create(url, VersionId=VERSION_1),
-                                                  update(url, {"VersionId": VERSION_2}, {"VersionId": VERSION_1}),
-                                                  update(url, {}, {"VersionId": VERSION_2})],
-                       ("SUCCESS", "SUCCESS", "SUCCESS"), True),
-    "delete": MotoPath(json_secret, lambda url: [delete_event({"SecretId": SECRET_ID}, PHYSICAL_ID,
-                                                              response_url=url, logical_id="Secrets")],
-                       ("SUCCESS",)),
+    "unknown-version-stage": MotoPath(json_secret, lambda url: [create(url, VersionStage="AWSPENDING")], ("FAILED",)),
+    "update": MotoPath(
+        two_versions,
+        lambda url: [
+            create(url, VersionId=VERSION_1),
+            update(url, {"VersionId": VERSION_2}, {"VersionId": VERSION_1}),
+            update(url, {}, {"VersionId": VERSION_2}),
+        ],
+        ("SUCCESS", "SUCCESS", "SUCCESS"),
+        True,
+    ),
+    "delete": MotoPath(
+        json_secret,
+        lambda url: [delete_event({"SecretId": SECRET_ID}, PHYSICAL_ID, response_url=url, logical_id="Secrets")],
+        ("SUCCESS",),
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(MOTO_PATHS))
-def test_canary_never_leaks_through_the_handler(name: str, app: ModuleType, aws_env: None, server: ResponseServer,
-                                                leaks: Leaks) -> None:
+def test_canary_never_leaks_through_the_handler(
+    name: str, app: ModuleType, aws_env: None, server: ResponseServer, leaks: Leaks
+) -> None:
     path = MOTO_PATHS[name]
     with mock_aws():
         client = boto3.client("secretsmanager", region_name="us-east-1")
@@ -209,19 +246,26 @@ def test_canary_never_leaks_through_the_handler(name: str, app: ModuleType, aws_
 
 
 STUBBED = {
-    "access-denied": [("get_secret_value", "AccessDeniedException", "not authorized"),
-                      ("describe_secret", "AccessDeniedException", "not authorized")],
-    "kms-access-denied": [("get_secret_value", "AccessDeniedException", "Access to KMS is not allowed"),
-                          ("describe_secret", "AccessDeniedException", "not authorized")],
-    "kms-decryption-failure": [("get_secret_value", "DecryptionFailure", "can't decrypt"),
-                               ("describe_secret", "AccessDeniedException", "not authorized")],
+    "access-denied": [
+        ("get_secret_value", "AccessDeniedException", "not authorized"),
+        ("describe_secret", "AccessDeniedException", "not authorized"),
+    ],
+    "kms-access-denied": [
+        ("get_secret_value", "AccessDeniedException", "Access to KMS is not allowed"),
+        ("describe_secret", "AccessDeniedException", "not authorized"),
+    ],
+    "kms-decryption-failure": [
+        ("get_secret_value", "DecryptionFailure", "can't decrypt"),
+        ("describe_secret", "AccessDeniedException", "not authorized"),
+    ],
 }
 
 
 @pytest.mark.parametrize("name", list(STUBBED))
 def test_canary_never_leaks_on_stubbed_errors(name: str, server: ResponseServer, leaks: Leaks) -> None:
-    client = boto3.client("secretsmanager", region_name="us-east-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing")
+    client = boto3.client(
+        "secretsmanager", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     with Stubber(client) as stub:
         for operation, code, message in STUBBED[name]:
             stub.add_client_error(operation, service_error_code=code, service_message=message, http_status_code=400)
@@ -235,12 +279,14 @@ def test_canary_never_leaks_on_stubbed_errors(name: str, server: ResponseServer,
 
 
 def test_stubbed_success_registers_before_logging(server: ResponseServer, leaks: Leaks) -> None:
-    client = boto3.client("secretsmanager", region_name="us-east-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing")
+    client = boto3.client(
+        "secretsmanager", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     with Stubber(client) as stub:
         arn = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{SECRET_ID}-AbCdEf"
-        stub.add_response("get_secret_value", {"ARN": arn, "Name": SECRET_ID, "VersionId": VERSION_1,
-                                               "SecretString": JSON_SECRET})
+        stub.add_response(
+            "get_secret_value", {"ARN": arn, "Name": SECRET_ID, "VersionId": VERSION_1, "SecretString": JSON_SECRET}
+        )
         leaks.start()
         CustomResource(SecretsResolver(client))(create(server.url), FakeContext(60))
         body = server.wait_for(1)[0].json()

@@ -101,8 +101,13 @@ class Recorder:
         role = _role_of_frames()
         if role is None:
             return
-        call = Call(role, model.service_model.endpoint_prefix, model.name, _plain(params),
-                    str(context.get("client_region") or "us-east-1"))
+        call = Call(
+            role,
+            model.service_model.endpoint_prefix,
+            model.name,
+            _plain(params),
+            str(context.get("client_region") or "us-east-1"),
+        )
         with self._lock:
             self.calls.append(call)
         context["cfnkit_iam_call"] = call
@@ -213,9 +218,15 @@ def _list_tasks(call: Call, world: World) -> list[Check]:
     # (cdklabs/construct-hub PR #1207, awsdocs/amazon-ecs-developer-guide issue #211,
     # widdix/complete-aws-iam-reference issue #74). With containerInstance: that instance.
     instance = call.params.get("containerInstance")
-    resource = "*" if not instance else (
-        str(instance) if str(instance).startswith("arn:") else
-        _arn(call, "ecs", f"container-instance/{_cluster_arn(call).rsplit('/', 1)[-1]}/{instance}"))
+    resource = (
+        "*"
+        if not instance
+        else (
+            str(instance)
+            if str(instance).startswith("arn:")
+            else _arn(call, "ecs", f"container-instance/{_cluster_arn(call).rsplit('/', 1)[-1]}/{instance}")
+        )
+    )
     return [Check("ecs:ListTasks", resource, _on_cluster(call))]
 
 
@@ -237,11 +248,20 @@ def _run_task(call: Call, world: World) -> list[Check]:
     checks = [Check("ecs:RunTask", arn, _on_cluster(call))]
     if call.params.get("tags") or call.params.get("propagateTags"):
         cluster = _cluster_arn(call).rsplit("/", 1)[-1]
-        checks.append(Check("ecs:TagResource", _arn(call, "ecs", f"task/{cluster}/new-task-id"),
-                            {"ecs:CreateAction": ("RunTask",), **_on_cluster(call)}))
+        checks.append(
+            Check(
+                "ecs:TagResource",
+                _arn(call, "ecs", f"task/{cluster}/new-task-id"),
+                {"ecs:CreateAction": ("RunTask",), **_on_cluster(call)},
+            )
+        )
     overrides = call.params.get("overrides") or {}
-    roles = {definition.get("taskRoleArn"), definition.get("executionRoleArn"),
-             overrides.get("taskRoleArn"), overrides.get("executionRoleArn")}
+    roles = {
+        definition.get("taskRoleArn"),
+        definition.get("executionRoleArn"),
+        overrides.get("taskRoleArn"),
+        overrides.get("executionRoleArn"),
+    }
     for role in sorted(str(r) for r in roles if r):
         checks.append(Check("iam:PassRole", role, {"iam:PassedToService": ("ecs-tasks.amazonaws.com",)}))
     return checks
@@ -288,10 +308,16 @@ def _get_secret_value(call: Call, world: World) -> list[Check]:
     checks = [Check("secretsmanager:GetSecretValue", arn, {})]
     key = world.secret_keys.get(arn) or world.secret_keys.get(str(call.params["SecretId"]))
     if key:
-        checks.append(Check("kms:Decrypt", key, {
-            "kms:ViaService": (f"secretsmanager.{call.region}.amazonaws.com",),
-            "kms:EncryptionContext:SecretARN": (arn,),
-        }))
+        checks.append(
+            Check(
+                "kms:Decrypt",
+                key,
+                {
+                    "kms:ViaService": (f"secretsmanager.{call.region}.amazonaws.com",),
+                    "kms:EncryptionContext:SecretARN": (arn,),
+                },
+            )
+        )
     return checks
 
 
@@ -349,8 +375,9 @@ def role_policies(template: Mapping[str, Any], parameters: Mapping[str, str]) ->
         for raw in document["Statement"]:
             raw_conditions = raw.get("Condition") or {}
             conditions = {op: {k: _tuple(v) for k, v in keys.items()} for op, keys in raw_conditions.items()}
-            found.setdefault(role, []).append(Statement(
-                str(raw.get("Sid", "?")), policy, _tuple(raw["Action"]), _tuple(raw["Resource"]), conditions))
+            found.setdefault(role, []).append(
+                Statement(str(raw.get("Sid", "?")), policy, _tuple(raw["Action"]), _tuple(raw["Resource"]), conditions)
+            )
 
     for logical_id, resource in resolved.items():
         props = resource.get("Properties") or {}
@@ -367,14 +394,18 @@ def deploy_parameters(stack: str, region: str = "us-east-1") -> dict[str, str]:
     """The parameters as docs/deploy.md tells an operator to set them, plus the deploy's GetAtt values."""
     values = {k: v.format(region=region, account=ACCOUNT, stack=stack) for k, v in DEPLOY_DOC_PARAMETERS.items()}
     logs = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:/aws/lambda"
-    values.update({
-        "AWS::StackName": "cfnkit",
-        "AWS::Region": region,
-        "AWS::AccountId": ACCOUNT,
-        "EcsTaskRunnerFunction.Arn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:cfnkit-EcsTaskRunnerFunction-AbC123",
-        "EcsTaskRunnerLogGroup.Arn": f"{logs}/cfnkit-EcsTaskRunner:*",
-        "SecretsResolverLogGroup.Arn": f"{logs}/cfnkit-SecretsResolver:*",
-    })
+    values.update(
+        {
+            "AWS::StackName": "cfnkit",
+            "AWS::Region": region,
+            "AWS::AccountId": ACCOUNT,
+            "EcsTaskRunnerFunction.Arn": (
+                f"arn:aws:lambda:{region}:{ACCOUNT}:function:cfnkit-EcsTaskRunnerFunction-AbC123"
+            ),
+            "EcsTaskRunnerLogGroup.Arn": f"{logs}/cfnkit-EcsTaskRunner:*",
+            "SecretsResolverLogGroup.Arn": f"{logs}/cfnkit-SecretsResolver:*",
+        }
+    )
     return values
 
 
@@ -420,16 +451,19 @@ def _evaluate(statement: Statement, check: Check) -> list[str]:
     return problems + _condition_problems(statement, check.context)
 
 
-def denials(calls: Sequence[Call], policies: Mapping[str, Sequence[Statement]],
-            secret_keys: Mapping[str, str] | None = None) -> list[str]:
+def denials(
+    calls: Sequence[Call], policies: Mapping[str, Sequence[Statement]], secret_keys: Mapping[str, str] | None = None
+) -> list[str]:
     """A readable line for every call the role policies would deny or the table does not know."""
     world = World(calls, secret_keys or {})
     found: list[str] = []
     for call in calls:
         mapping = AUTHORIZATION.get((call.service, call.operation))
         if mapping is None:
-            found.append(f"{call.role} made {call.name}, which tests/iam/authz.py AUTHORIZATION does not map: "
-                         "add what IAM authorizes for it, with its source")
+            found.append(
+                f"{call.role} made {call.name}, which tests/iam/authz.py AUTHORIZATION does not map: "
+                "add what IAM authorizes for it, with its source"
+            )
             continue
         statements = policies.get(call.role, [])
         for check in mapping(call, world):
@@ -443,15 +477,19 @@ def denials(calls: Sequence[Call], policies: Mapping[str, Sequence[Statement]],
                 found.append(f"{call.role} has no policy statements: {call.name} needs {where}")
                 continue
             # The closest statement: the action matching first, then the fewest problems.
-            closest, problems = min(results, key=lambda r: (not r[0].actions or any(
-                p.startswith("action") for p in r[1]), len(r[1])))
-            found.append(f"{call.role} denies {call.name} ({where}); closest statement {closest.sid} "
-                         f"(policy {closest.policy}): {'; '.join(problems)}")
+            closest, problems = min(
+                results, key=lambda r: (not r[0].actions or any(p.startswith("action") for p in r[1]), len(r[1]))
+            )
+            found.append(
+                f"{call.role} denies {call.name} ({where}); closest statement {closest.sid} "
+                f"(policy {closest.policy}): {'; '.join(problems)}"
+            )
     return found
 
 
-def assert_authorized(calls: Sequence[Call], policies: Mapping[str, Sequence[Statement]],
-                      secret_keys: Mapping[str, str] | None = None) -> None:
+def assert_authorized(
+    calls: Sequence[Call], policies: Mapping[str, Sequence[Statement]], secret_keys: Mapping[str, str] | None = None
+) -> None:
     problems = denials(calls, policies, secret_keys)
     assert not problems, "template.yaml would deny these calls in AWS:\n" + "\n".join(problems)
 

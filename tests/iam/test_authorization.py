@@ -72,24 +72,50 @@ class Example:
         self.ecs.create_cluster(clusterName=STACK)
         boto3.client("logs", region_name=REGION).create_log_group(logGroupName=LOG_GROUP)
         self.task_definition = self.ecs.register_task_definition(
-            family=f"{STACK}-migrate", taskRoleArn=TASK_ROLE, executionRoleArn=EXECUTION_ROLE,
-            requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
-            containerDefinitions=[{"name": "migrate", "image": "todobackend", "memory": 512, "essential": True,
-                                   "logConfiguration": {
-                "logDriver": "awslogs", "options": {"awslogs-group": LOG_GROUP, "awslogs-region": REGION,
-                                                    "awslogs-stream-prefix": "migrate"}}}],
+            family=f"{STACK}-migrate",
+            taskRoleArn=TASK_ROLE,
+            executionRoleArn=EXECUTION_ROLE,
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="512",
+            containerDefinitions=[
+                {
+                    "name": "migrate",
+                    "image": "todobackend",
+                    "memory": 512,
+                    "essential": True,
+                    "logConfiguration": {
+                        "logDriver": "awslogs",
+                        "options": {
+                            "awslogs-group": LOG_GROUP,
+                            "awslogs-region": REGION,
+                            "awslogs-stream-prefix": "migrate",
+                        },
+                    },
+                }
+            ],
         )["taskDefinition"]["taskDefinitionArn"]
         kms = boto3.client("kms", region_name=REGION)
         self.key = kms.create_key(Description="todobackend secrets")["KeyMetadata"]["Arn"]
         secrets = boto3.client("secretsmanager", region_name=REGION)
-        self.secret = secrets.create_secret(Name="todobackend/credentials", KmsKeyId=self.key, SecretString=json.dumps(
-            {"MYSQL_PASSWORD": "not-a-real-password", "SECRET_KEY": "not-a-real-key"}))["ARN"]
+        self.secret = secrets.create_secret(
+            Name="todobackend/credentials",
+            KmsKeyId=self.key,
+            SecretString=json.dumps({"MYSQL_PASSWORD": "not-a-real-password", "SECRET_KEY": "not-a-real-key"}),
+        )["ARN"]
 
     def properties(self, logical_id: str) -> dict[str, Any]:
-        stack = ConsumerStack.load(ROOT / "examples" / "todobackend" / "stack.yaml", {
-            "AWS::StackName": STACK, "MigrateTaskDefinition": self.task_definition, "Subnets": self.subnet,
-            "ApplicationSecurityGroup": "sg-0123456789abcdef0", "AssignPublicIp": "DISABLED",
-        })
+        stack = ConsumerStack.load(
+            ROOT / "examples" / "todobackend" / "stack.yaml",
+            {
+                "AWS::StackName": STACK,
+                "MigrateTaskDefinition": self.task_definition,
+                "Subnets": self.subnet,
+                "ApplicationSecurityGroup": "sg-0123456789abcdef0",
+                "AssignPublicIp": "DISABLED",
+            },
+        )
         _, props = stack.custom_resource(logical_id)
         return props
 
@@ -107,8 +133,9 @@ def example(aws_env: None) -> Iterator[Example]:
         yield Example()
 
 
-def run_migrate(example: Example, event: dict[str, Any], clock: ScriptedClock, *, timeout: float = 900.0,
-                invoker: Any = None) -> dict[str, Any]:
+def run_migrate(
+    example: Example, event: dict[str, Any], clock: ScriptedClock, *, timeout: float = 900.0, invoker: Any = None
+) -> dict[str, Any]:
     sender = RecordingSender()
     runner = EcsTaskRunner(ecs_client=example.ecs, clock=clock)
     CustomResource(runner, sender=sender, clock=clock, invoker=invoker)(event, FakeContext(timeout, clock=clock))
@@ -129,12 +156,19 @@ def test_migration_success_failure_and_timeout_are_authorized(example: Example, 
         body = run_migrate(example, create_event(props, logical_id="MigrateTask", request_id="r-2"), failed)
         assert "exited with code 1" in body["Reason"]
         slow = ScriptedClock()  # nobody stops it: the timeout stops the task
-        body = run_migrate(example, create_event({**props, "Timeout": "5"}, logical_id="MigrateTask",
-                                                 request_id="r-3"), slow)
+        body = run_migrate(
+            example, create_event({**props, "Timeout": "5"}, logical_id="MigrateTask", request_id="r-3"), slow
+        )
         assert body["Reason"].startswith("timed out after 5 s")
     operations = {c.name for c in recorder.calls}
-    assert operations == {"ecs:DescribeTaskDefinition", "ecs:ListTasks", "ecs:RunTask", "ecs:DescribeTasks",
-                          "logs:GetLogEvents", "ecs:StopTask"}
+    assert operations == {
+        "ecs:DescribeTaskDefinition",
+        "ecs:ListTasks",
+        "ecs:RunTask",
+        "ecs:DescribeTasks",
+        "logs:GetLogEvents",
+        "ecs:StopTask",
+    }
     assert_authorized(recorder.calls, policies)
 
 
@@ -142,13 +176,15 @@ def test_continuation_is_authorized(example: Example, policies: dict[str, Any]) 
     lambda_client = boto3.client("lambda", region_name=REGION)
     function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:cfnkit-EcsTaskRunnerFunction-AbC123"
     with Stubber(lambda_client) as stub, recording(example.ecs, lambda_client) as recorder:
-        stub.add_response("invoke", {"StatusCode": 202},
-                          {"FunctionName": function, "InvocationType": "Event", "Payload": ANY})
+        stub.add_response(
+            "invoke", {"StatusCode": 202}, {"FunctionName": function, "InvocationType": "Event", "Payload": ANY}
+        )
         clock = ScriptedClock()
         context = FakeContext(30, clock=clock, function_name="cfnkit-EcsTaskRunnerFunction-AbC123")
         runner = EcsTaskRunner(ecs_client=example.ecs, clock=clock)
         CustomResource(runner, sender=RecordingSender(), clock=clock, invoker=LambdaInvoker(lambda_client))(
-            create_event(example.properties("MigrateTask"), logical_id="MigrateTask"), context)
+            create_event(example.properties("MigrateTask"), logical_id="MigrateTask"), context
+        )
     assert [c.name for c in recorder.calls][-1] == "lambda:Invoke"
     assert_authorized(recorder.calls, policies)
 
@@ -162,8 +198,12 @@ def test_secret_resolution_and_its_failure_explanations_are_authorized(
         handler = CustomResource(SecretsResolver(client), sender=sender)
         handler(create_event(example.properties("Secrets"), logical_id="Secrets"), FakeContext(60))
         assert sender.bodies[-1]["Status"] == "SUCCESS"
-        handler(create_event({**example.properties("Secrets"), "VersionStage": "AWSPENDING"}, logical_id="Secrets",
-                             request_id="r-2"), FakeContext(60))
+        handler(
+            create_event(
+                {**example.properties("Secrets"), "VersionStage": "AWSPENDING"}, logical_id="Secrets", request_id="r-2"
+            ),
+            FakeContext(60),
+        )
         assert "has no version labelled AWSPENDING" in sender.bodies[-1]["Reason"]
         handler(delete_event(example.properties("Secrets"), "pid"), FakeContext(60))
     assert {c.name for c in recorder.calls} == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
@@ -179,12 +219,17 @@ def _call(role: str, service: str, operation: str, **params: Any) -> Call:
 
 def test_a_narrowed_statement_fails_naming_the_closest_statement() -> None:
     narrowed = copy.deepcopy(template())
-    ecs_tasks = next(p for p in narrowed["Resources"]["EcsTaskRunnerRole"]["Properties"]["Policies"]
-                     if isinstance(p, dict) and p.get("PolicyName") == "ecs-tasks")
-    statement = next(s for s in ecs_tasks["PolicyDocument"]["Statement"]
-                     if s["Sid"] == "FindStartedTasksOnAllowedClusters")
+    ecs_tasks = next(
+        p
+        for p in narrowed["Resources"]["EcsTaskRunnerRole"]["Properties"]["Policies"]
+        if isinstance(p, dict) and p.get("PolicyName") == "ecs-tasks"
+    )
+    statement = next(
+        s for s in ecs_tasks["PolicyDocument"]["Statement"] if s["Sid"] == "FindStartedTasksOnAllowedClusters"
+    )
     statement["Resource"] = {
-        "Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:container-instance/*"}
+        "Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:container-instance/*"
+    }
     call = _call("EcsTaskRunnerRole", "ecs", "ListTasks", cluster=STACK, startedBy="cfnkit-0123")
     assert denials([call], role_policies(narrowed, deploy_parameters(STACK))) == [
         "EcsTaskRunnerRole denies ecs:ListTasks (ecs:ListTasks on * with "
@@ -195,8 +240,9 @@ def test_a_narrowed_statement_fails_naming_the_closest_statement() -> None:
 
 
 def test_a_cluster_outside_the_parameters_is_denied_by_its_condition(policies: dict[str, Any]) -> None:
-    call = _call("EcsTaskRunnerRole", "ecs", "StopTask", cluster="other",
-                 task=f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/other/0123")
+    call = _call(
+        "EcsTaskRunnerRole", "ecs", "StopTask", cluster="other", task=f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/other/0123"
+    )
     assert denials([call], policies) == [
         f"EcsTaskRunnerRole denies ecs:StopTask (ecs:StopTask on arn:aws:ecs:{REGION}:{ACCOUNT}:task/other/0123 "
         f"with ecs:cluster=arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/other); closest statement "
@@ -207,11 +253,18 @@ def test_a_cluster_outside_the_parameters_is_denied_by_its_condition(policies: d
 
 
 def test_a_role_outside_the_parameters_cannot_be_passed(policies: dict[str, Any]) -> None:
-    call = _call("EcsTaskRunnerRole", "ecs", "RunTask", cluster=STACK, taskDefinition="todobackend-migrate:1",
-                 overrides={"taskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/admin"})
+    call = _call(
+        "EcsTaskRunnerRole",
+        "ecs",
+        "RunTask",
+        cluster=STACK,
+        taskDefinition="todobackend-migrate:1",
+        overrides={"taskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/admin"},
+    )
     [problem] = denials([call], policies)
     assert problem.startswith(
-        f"EcsTaskRunnerRole denies ecs:RunTask (iam:PassRole on arn:aws:iam::{ACCOUNT}:role/admin")
+        f"EcsTaskRunnerRole denies ecs:RunTask (iam:PassRole on arn:aws:iam::{ACCOUNT}:role/admin"
+    )
     assert "closest statement PassTaskRolesToEcsTasksOnly" in problem
 
 

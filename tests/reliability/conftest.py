@@ -61,8 +61,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _ORDER:
         return
     rows = [_ROWS[n] for n in _ORDER]
-    widths = [max(len(h), *(len(getattr(r, a)) for r in rows)) for h, a in
-              (("fault", "case"), ("must", "expected"), ("observed", "observed"), ("result", "outcome"))]
+    widths = [
+        max(len(h), *(len(getattr(r, a)) for r in rows))
+        for h, a in (("fault", "case"), ("must", "expected"), ("observed", "observed"), ("result", "outcome"))
+    ]
     widths = [min(w, 70) for w in widths]
 
     def line(cells: list[str]) -> str:
@@ -93,4 +95,3 @@ def _providers_calls_are_authorized() -> Iterator[None]:
     """Every AWS call a provider makes under a fault must still be allowed by template.yaml."""
     with authorized(IAM_PARAMETERS):
         yield
-

@@ -46,8 +46,6 @@ class CanaryProvider(Provider):
         return Result(data={"Password": request.properties["Password"]}, no_echo=True)
 
 
-
-
 class Killed(BaseException):
     """The Lambda process died: raised in the abandoned invocation when the test ends."""
 

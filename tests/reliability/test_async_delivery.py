@@ -115,9 +115,13 @@ class AsyncLambda:
                 self.crashes.remove((crash_number, at))
                 self.clock.at(at, self._kill(process))
         provider = EcsTaskRunner(ecs_client=self.ecs.client, clock=self.clock)
-        handler = CustomResource(provider, clock=self.clock, invoker=self,
-                                 sender=GatedSender(HttpSender(clock=self.clock), process),
-                                 recursive_loop=self.core_recursive_loop or self.recursive_loop)
+        handler = CustomResource(
+            provider,
+            clock=self.clock,
+            invoker=self,
+            sender=GatedSender(HttpSender(clock=self.clock), process),
+            recursive_loop=self.core_recursive_loop or self.recursive_loop,
+        )
         handler(event, FakeContext(self.timeout, clock=self.clock))
         return process.alive
 
@@ -137,21 +141,25 @@ def bodies(server: ResponseServer, count: int = 1) -> list[dict[str, Any]]:
 
 def test_template_retries_and_loop_setting_are_what_these_cases_use() -> None:
     assert (SETTINGS["MaximumRetryAttempts"], SETTINGS["MaximumEventAgeInSeconds"], RECURSIVE_LOOP) == (
-        2, 3600, "Allow")
+        2,
+        3600,
+        "Allow",
+    )
 
 
 def test_a_continuation_that_dies_mid_wait_is_retried_and_answers(
     ecs: Ecs, server: ResponseServer, matrix: Callable[..., None]
 ) -> None:
-    matrix("Continuation dies mid-wait (60 s Lambda, task stops at 100 s)",
-           "Lambda's retry resumes; 1 task, 1 SUCCESS")
+    matrix("Continuation dies mid-wait (60 s Lambda, task stops at 100 s)", "Lambda's retry resumes; 1 task, 1 SUCCESS")
     clock = ScriptedClock()
     clock.at(100, ecs.stop_all)
     lam = AsyncLambda(ecs, clock, timeout=60, crashes=[(2, 70)])
     lam.run(migrate_event(server.url))
     answers = bodies(server)
-    matrix(observed=f"{lam.invocations} invocations, {lam.retries} retry, {len(ecs.tasks())} task, "
-                    f"answers {[b['Status'] for b in answers]}")
+    matrix(
+        observed=f"{lam.invocations} invocations, {lam.retries} retry, {len(ecs.tasks())} task, "
+        f"answers {[b['Status'] for b in answers]}"
+    )
     assert (lam.retries, lam.lost, lam.dropped, len(ecs.tasks())) == (1, 0, 0, 1)
     assert [b["Status"] for b in answers] == ["SUCCESS"]
 
@@ -178,8 +186,10 @@ def test_a_create_event_that_dies_before_run_task_answers_is_retried_without_a_s
     clock.at(10, ecs.stop_all)
     lam = AsyncLambda(ecs, clock, timeout=900, crashes=[(1, 2)])
     lam.run(migrate_event(server.url))
-    matrix(observed=f"{lam.retries} retry, {len(ecs.tasks())} task, {ecs.rules.run_task_calls} RunTask, "
-                    f"answers {[b['Status'] for b in bodies(server)]}")
+    matrix(
+        observed=f"{lam.retries} retry, {len(ecs.tasks())} task, {ecs.rules.run_task_calls} RunTask, "
+        f"answers {[b['Status'] for b in bodies(server)]}"
+    )
     assert (lam.retries, len(ecs.tasks()), ecs.rules.run_task_calls) == (1, 1, 1)
     assert [b["Status"] for b in bodies(server)] == ["SUCCESS"]
 
@@ -196,7 +206,8 @@ def test_a_continuation_delivered_twice_answers_the_same_twice(
     matrix(observed=f"{len(answers)} answers {sorted({(b['Status'], b['PhysicalResourceId']) for b in answers})}")
     assert len(answers) == 2
     assert {(b["Status"], b["PhysicalResourceId"], json.dumps(b.get("Data"))) for b in answers} == {
-        ("SUCCESS", answers[0]["PhysicalResourceId"], json.dumps(answers[0]["Data"]))}
+        ("SUCCESS", answers[0]["PhysicalResourceId"], json.dumps(answers[0]["Data"]))
+    }
 
 
 def test_two_chains_at_the_deadline_both_answer_failed(
@@ -208,8 +219,12 @@ def test_two_chains_at_the_deadline_both_answer_failed(
 
     def exits_zero_on_stop(params: dict[str, Any], **_: Any) -> None:
         # The container handles SIGTERM and exits 0; the stop reason stays the first stopper's.
-        ecs.agent.stop(str(params["task"]), exit_codes={"migrate": 0}, stop_code="UserInitiated",
-                       stopped_reason=str(params["reason"]))
+        ecs.agent.stop(
+            str(params["task"]),
+            exit_codes={"migrate": 0},
+            stop_code="UserInitiated",
+            stopped_reason=str(params["reason"]),
+        )
 
     ecs.client.meta.events.register("before-parameter-build.ecs.StopTask", exits_zero_on_stop)
     clock = ScriptedClock()
@@ -219,7 +234,8 @@ def test_two_chains_at_the_deadline_both_answer_failed(
     matrix(observed=f"{len(answers)} answers {sorted({(b['Status'], b['PhysicalResourceId']) for b in answers})}")
     assert len(answers) == 2
     assert {(b["Status"], b["PhysicalResourceId"]) for b in answers} == {
-        ("FAILED", f"cfnkit-failed-create-{event['RequestId']}")}
+        ("FAILED", f"cfnkit-failed-create-{event['RequestId']}")
+    }
 
 
 def test_a_wait_longer_than_terminate_allows_answers_in_time_and_no_hop_is_dropped(
@@ -234,10 +250,13 @@ def test_a_wait_longer_than_terminate_allows_answers_in_time_and_no_hop_is_dropp
     matrix(observed=f"{lam.invocations} invocations, {lam.dropped} dropped, {answer['Status']}")
     assert (lam.invocations, lam.dropped) == (15, 0)
     assert answer["Status"] == "FAILED"
-    assert answer["Reason"].startswith("the wait needs more than 15 invocations of this function, and Lambda's "
-                                       "recursive loop detection stops a chain of about 16")
-    assert answer["Reason"].endswith("set its RecursiveLoop to Allow and its environment variable "
-                                     "CFNKIT_RECURSIVE_LOOP to Allow; task stopped")
+    assert answer["Reason"].startswith(
+        "the wait needs more than 15 invocations of this function, and Lambda's "
+        "recursive loop detection stops a chain of about 16"
+    )
+    assert answer["Reason"].endswith(
+        "set its RecursiveLoop to Allow and its environment variable CFNKIT_RECURSIVE_LOOP to Allow; task stopped"
+    )
 
 
 def test_with_recursive_loop_allow_the_same_wait_succeeds(

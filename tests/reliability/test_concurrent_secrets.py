@@ -25,8 +25,9 @@ def world(aws_env: None) -> Iterator[ResponseServer]:
     with mock_aws(), ResponseServer() as server:
         client = boto3.client("secretsmanager")
         for i in range(COUNT):
-            client.create_secret(Name=f"app/{i}", SecretString=json.dumps({"Password": f"{CANARY}-{i}",
-                                                                          "User": f"user{i}"}))
+            client.create_secret(
+                Name=f"app/{i}", SecretString=json.dumps({"Password": f"{CANARY}-{i}", "User": f"user{i}"})
+            )
         yield server
 
 
@@ -38,8 +39,12 @@ def test_fifty_secrets_resolved_concurrently_are_each_answered_once(
     errors: list[BaseException] = []
 
     def resolve(i: int) -> None:
-        event = create_event({"SecretId": f"app/{i}"}, response_url=world.url_for(f"r{i}"), logical_id=f"Secret{i}",
-                             resource_type="Custom::SecretsResolver")
+        event = create_event(
+            {"SecretId": f"app/{i}"},
+            response_url=world.url_for(f"r{i}"),
+            logical_id=f"Secret{i}",
+            resource_type="Custom::SecretsResolver",
+        )
         try:
             app.handler(event, FakeContext(300))
         except BaseException as exc:  # the handler must not raise; recorded and asserted below
@@ -56,8 +61,7 @@ def test_fifty_secrets_resolved_concurrently_are_each_answered_once(
     for put in puts:
         by_path.setdefault(put.path.split("?")[0], []).append(put.json())
     statuses = sorted({b["Status"] for bodies in by_path.values() for b in bodies})
-    matrix(observed=f"{len(puts)} responses for {len(by_path)} requests, statuses {statuses}, "
-                    f"{len(errors)} raised")
+    matrix(observed=f"{len(puts)} responses for {len(by_path)} requests, statuses {statuses}, {len(errors)} raised")
     assert errors == []
     assert sorted(by_path) == sorted(f"/r{i}" for i in range(COUNT))
     for i in range(COUNT):

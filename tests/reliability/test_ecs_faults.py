@@ -48,8 +48,14 @@ class Ecs:
         ec2 = boto3.client("ec2", region_name=REGION)
         self.client.create_cluster(clusterName=CLUSTER)
         instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
-        identity = json.dumps({"instanceId": instance["InstanceId"], "region": REGION,
-                               "availabilityZone": f"{REGION}a", "instanceType": "t3.large"})
+        identity = json.dumps(
+            {
+                "instanceId": instance["InstanceId"],
+                "region": REGION,
+                "availabilityZone": f"{REGION}a",
+                "instanceType": "t3.large",
+            }
+        )
         self.client.register_container_instance(cluster=CLUSTER, instanceIdentityDocument=identity)
         self.client.register_task_definition(
             family="migrate",
@@ -100,10 +106,13 @@ def ecs(aws_env: None) -> Iterator[Ecs]:
 
 
 def migrate_event(url: str) -> dict[str, Any]:
-    overrides = {"ContainerOverrides": [{"Name": "migrate",
-                                         "Environment": [{"Name": "DB_PASSWORD", "Value": CANARY}]}]}
-    return create_event({"Cluster": CLUSTER, "TaskDefinition": "migrate", "Overrides": overrides},
-                        response_url=url, logical_id="MigrateTask", resource_type="Custom::EcsTask")
+    overrides = {"ContainerOverrides": [{"Name": "migrate", "Environment": [{"Name": "DB_PASSWORD", "Value": CANARY}]}]}
+    return create_event(
+        {"Cluster": CLUSTER, "TaskDefinition": "migrate", "Overrides": overrides},
+        response_url=url,
+        logical_id="MigrateTask",
+        resource_type="Custom::EcsTask",
+    )
 
 
 def test_throttled_run_task_is_retried_by_botocore(
@@ -117,8 +126,10 @@ def test_throttled_run_task_is_retried_by_botocore(
     ecs.handler(clock)(migrate_event(server.url), FakeContext(900, clock=clock))
 
     puts = server.wait_for(1)
-    matrix(observed=f"{len(ecs.tasks())} task, {ecs.run_task_attempts} RunTask attempts, "
-                    f"{len(puts)} response {puts[0].json()['Status']}")
+    matrix(
+        observed=f"{len(ecs.tasks())} task, {ecs.run_task_attempts} RunTask attempts, "
+        f"{len(puts)} response {puts[0].json()['Status']}"
+    )
     assert (ecs.run_task_attempts, len(ecs.tasks()), len(puts)) == (2, 1, 1)
     assert puts[0].json()["Status"] == "SUCCESS"
     assert puts[0].json()["Data"]["TaskArn"] == ecs.tasks()[0]
@@ -129,8 +140,10 @@ def test_capacity_failure_is_retried_until_the_task_is_placed(
     ecs: Ecs, server: ResponseServer, capfd: pytest.CaptureFixture[str], matrix: Callable[..., None]
 ) -> None:
     matrix("ECS: RunTask failures [RESOURCE:MEMORY], then placed", "backoff, 1 task, 1 response SUCCESS")
-    failure = {"arn": f"arn:aws:ecs:{REGION}:123456789012:container-instance/{CLUSTER}/abc",
-               "reason": "RESOURCE:MEMORY"}
+    failure = {
+        "arn": f"arn:aws:ecs:{REGION}:123456789012:container-instance/{CLUSTER}/abc",
+        "reason": "RESOURCE:MEMORY",
+    }
     ecs.inject_run_task((200, {"tasks": [], "failures": [failure]}))
     clock = ScriptedClock()
     clock.at(5, ecs.stop_all)
@@ -139,8 +152,10 @@ def test_capacity_failure_is_retried_until_the_task_is_placed(
 
     puts = server.wait_for(1)
     output = assert_no_canary(capfd, puts[0].json())
-    matrix(observed=f"{ecs.run_task_attempts} RunTask calls, {len(ecs.tasks())} task, "
-                    f"{len(puts)} response {puts[0].json()['Status']}")
+    matrix(
+        observed=f"{ecs.run_task_attempts} RunTask calls, {len(ecs.tasks())} task, "
+        f"{len(puts)} response {puts[0].json()['Status']}"
+    )
     assert (ecs.run_task_attempts, len(ecs.tasks()), len(puts)) == (2, 1, 1)
     assert puts[0].json()["Status"] == "SUCCESS"
     assert "no capacity to place the task yet; retrying" in output
@@ -161,8 +176,10 @@ def test_duplicate_delivery_starts_one_task_and_answers_each_delivery_once(
 
     puts = server.wait_for(2)
     bodies = [p.json() for p in puts]
-    matrix(observed=f"{len(ecs.tasks())} task, {ecs.run_task_attempts} RunTask call, "
-                    f"{len(bodies)} responses {sorted(b['Status'] for b in bodies)}")
+    matrix(
+        observed=f"{len(ecs.tasks())} task, {ecs.run_task_attempts} RunTask call, "
+        f"{len(bodies)} responses {sorted(b['Status'] for b in bodies)}"
+    )
     assert (len(ecs.tasks()), ecs.run_task_attempts, len(bodies)) == (1, 1, 2)
     assert [b["Status"] for b in bodies] == ["SUCCESS", "SUCCESS"]
     assert bodies[0]["PhysicalResourceId"] == bodies[1]["PhysicalResourceId"]
@@ -192,8 +209,10 @@ def test_lambda_retry_after_a_crash_mid_wait_adopts_the_running_task(
     stuck.release.set()
     crashed.join(10)
     puts = server.wait_for(1)
-    matrix(observed=f"{len(ecs.tasks())} task, {ecs.run_task_attempts} RunTask call, "
-                    f"{len(puts)} response {puts[0].json()['Status']}")
+    matrix(
+        observed=f"{len(ecs.tasks())} task, {ecs.run_task_attempts} RunTask call, "
+        f"{len(puts)} response {puts[0].json()['Status']}"
+    )
     assert not crashed.is_alive()
     assert (len(ecs.tasks()), ecs.run_task_attempts, len(server.puts)) == (1, 1, 1)
     assert puts[0].json()["Status"] == "SUCCESS"

@@ -27,8 +27,19 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
     max_leaves=8,
 )
-FIELDS = ["RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId", "ResourceType",
-          "ResourceProperties", "OldResourceProperties", "PhysicalResourceId", "ServiceToken", "CfnkitContinuation"]
+FIELDS = [
+    "RequestType",
+    "ResponseURL",
+    "StackId",
+    "RequestId",
+    "LogicalResourceId",
+    "ResourceType",
+    "ResourceProperties",
+    "OldResourceProperties",
+    "PhysicalResourceId",
+    "ServiceToken",
+    "CfnkitContinuation",
+]
 field_values = st.one_of(
     json_values,
     st.sampled_from(["Create", "Update", "Delete", "create", ""]),
@@ -42,8 +53,9 @@ field_values = st.one_of(
 def events(draw: st.DrawFn) -> Any:
     if draw(st.integers(0, 4)) == 0:
         return draw(json_values)
-    event: dict[str, Any] = create_event({"SecretId": SECRET_ID}, response_url=URL, logical_id="Secrets",
-                                         resource_type="Custom::SecretsResolver")
+    event: dict[str, Any] = create_event(
+        {"SecretId": SECRET_ID}, response_url=URL, logical_id="Secrets", resource_type="Custom::SecretsResolver"
+    )
     for name in draw(st.lists(st.sampled_from(FIELDS), min_size=1, max_size=4)):
         if draw(st.booleans()):
             event.pop(name, None)
@@ -71,8 +83,12 @@ def test_malformed_events_never_crash_answer_once_and_leak_nothing(
     matrix("Malformed events (hypothesis, 150 examples)", "no raise; 1 answer if the URL is usable, else 0")
     seen: Counter[str] = Counter()
 
-    @settings(max_examples=150, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=150,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     @given(event=events())
     def check(event: Any) -> None:
         sender = RecordingSender()
@@ -95,7 +111,9 @@ def test_malformed_events_never_crash_answer_once_and_leak_nothing(
         assert_no_canary(capfd)
 
     check()
-    matrix(observed=f"{sum(seen.values())} events: {seen['FAILED']} FAILED, {seen['SUCCESS']} SUCCESS, "
-                    f"{seen['unanswerable']} unanswerable; 0 raised, 0 leaks")
+    matrix(
+        observed=f"{sum(seen.values())} events: {seen['FAILED']} FAILED, {seen['SUCCESS']} SUCCESS, "
+        f"{seen['unanswerable']} unanswerable; 0 raised, 0 leaks"
+    )
     assert seen["FAILED"] > 0
     assert seen["unanswerable"] > 0

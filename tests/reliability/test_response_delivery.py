@@ -18,8 +18,9 @@ pytestmark = pytest.mark.functional
 
 def fast_sender() -> HttpSender:
     """The production sender with short timeouts and backoff, so the matrix stays quick."""
-    return HttpSender(connect_timeout=0.5, read_timeout=0.5, max_attempts=6, backoff_base=0.05, backoff_cap=0.2,
-                      rng=random.Random(7))
+    return HttpSender(
+        connect_timeout=0.5, read_timeout=0.5, max_attempts=6, backoff_base=0.05, backoff_cap=0.2, rng=random.Random(7)
+    )
 
 
 def invoke(url: str) -> None:
@@ -97,7 +98,9 @@ def test_a_put_that_stalls_past_the_read_timeout_is_retried_once(
     puts = server.wait_for(1)
     output = assert_no_canary(capfd)
     failed = log_messages(output, "response delivery attempt failed")
-    matrix(observed=f"{len(puts)} response {puts[0].json()['Status']}, attempts {server.attempts}, "
-                    f"first error {failed[0]['error']!r}")
+    matrix(
+        observed=f"{len(puts)} response {puts[0].json()['Status']}, attempts {server.attempts}, "
+        f"first error {failed[0]['error']!r}"
+    )
     assert (len(puts), server.attempts, puts[0].json()["Status"]) == (1, 2, "SUCCESS")
     assert [f["error"] for f in failed] == ["timed out"]

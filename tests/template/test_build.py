@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 
-FUNCTIONS = {"EcsTaskRunnerFunction": "functions/ecs_task_runner",
-             "SecretsResolverFunction": "functions/secrets_resolver"}
+FUNCTIONS = {
+    "EcsTaskRunnerFunction": "functions/ecs_task_runner",
+    "SecretsResolverFunction": "functions/secrets_resolver",
+}
 #: Modules of the pip package that do not run in Lambda, so the layer leaves them out.
 NOT_IN_LAYER = {"testing.py", "secrets_exec.py"}
 #: Lambda's limit for a function and its layers, unzipped.
@@ -40,8 +42,12 @@ def python313_bin() -> Path:
         candidates += sorted(Path(pyenv_root).glob("versions/3.13*/bin"), reverse=True)
     for directory in candidates:
         interpreter = directory / "python3.13"
-        probe = subprocess.run([str(interpreter), "-c", "import sys; print(sys.version_info[:2])"],
-                               capture_output=True, text=True, check=False)
+        probe = subprocess.run(
+            [str(interpreter), "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if probe.returncode == 0 and probe.stdout.strip() == "(3, 13)":
             return directory
     pytest.fail("sam build needs python3.13 on PATH or under `pyenv root`/versions/3.13*")
@@ -49,7 +55,8 @@ def python313_bin() -> Path:
 
 def source_files(directory: Path) -> set[str]:
     return {
-        str(p.relative_to(directory)) for p in directory.rglob("*")
+        str(p.relative_to(directory))
+        for p in directory.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     }
 
@@ -90,7 +97,12 @@ def build(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = dict(os.environ, SAM_CLI_TELEMETRY="0", PATH=f"{python313_bin()}{os.pathsep}{os.environ['PATH']}")
     result = subprocess.run(
         [str(sam), "build", "--template-file", str(root / "template.yaml"), "--build-dir", str(build_dir)],
-        cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return build_dir
@@ -159,8 +171,10 @@ def test_sizes_fit_lambda_and_are_reported(
     with capsys.disabled():
         print("\nsam build artifact sizes (bytes):")
         for name, numbers in measured.items():
-            print(f"  {name:26} files={numbers['files']:4}  unzipped={numbers['unzipped']:9}  "
-                  f"zipped={numbers['zipped']:9}")
+            print(
+                f"  {name:26} files={numbers['files']:4}  unzipped={numbers['unzipped']:9}  "
+                f"zipped={numbers['zipped']:9}"
+            )
     layer = measured["CoreLayer"]["unzipped"]
     for name in FUNCTIONS:
         assert measured[name]["unzipped"] + layer < LAMBDA_UNZIPPED_LIMIT
@@ -205,8 +219,14 @@ def test_built_handler_answers_the_ready_delete_event_on_python313(build: Path, 
             "app.handler(json.loads(sys.stdin.read()), Context())\n"
         )
         interpreter = python313_bin() / "python3.13"
-        result = subprocess.run([str(interpreter), "-I", "-B", "-c", script], input=json.dumps(event),
-                                capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(
+            [str(interpreter), "-I", "-B", "-c", script],
+            input=json.dumps(event),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         (put,) = server.wait_for(1)
     body = put.json()

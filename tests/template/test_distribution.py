@@ -103,8 +103,14 @@ def test_sam_validate_lints_the_nested_example() -> None:
     sam = Path(sys.executable).parent / "sam"
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
 
-    done = subprocess.run([str(sam), "validate", "--lint", "--template-file", str(NESTED)],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    done = subprocess.run(
+        [str(sam), "validate", "--lint", "--template-file", str(NESTED)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "is a valid SAM Template" in done.stdout + done.stderr
@@ -122,12 +128,17 @@ def pins(path: Path) -> dict[str, str]:
 @pytest.mark.parametrize("extra", ["dev", "cli", "aws"])
 def test_constraints_pin_every_declared_dependency_inside_its_range(extra: str) -> None:
     pinned = pins(ROOT / "constraints.txt")
-    declared = [Requirement(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())
-                ["project"]["optional-dependencies"][extra]]
+    declared = [
+        Requirement(r)
+        for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"][extra]
+    ]
 
     missing = [str(r) for r in declared if canonicalize_name(r.name) not in pinned]
-    outside = [f"{r} (pinned {pinned[canonicalize_name(r.name)]})" for r in declared
-               if canonicalize_name(r.name) in pinned and pinned[canonicalize_name(r.name)] not in r.specifier]
+    outside = [
+        f"{r} (pinned {pinned[canonicalize_name(r.name)]})"
+        for r in declared
+        if canonicalize_name(r.name) in pinned and pinned[canonicalize_name(r.name)] not in r.specifier
+    ]
     assert missing == [], "refresh constraints.txt (docs/contributing.md)"
     assert outside == []
     assert "cfnkit" not in pinned  # the project itself is installed from the checkout

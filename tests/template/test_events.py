@@ -19,8 +19,16 @@ FUNCTIONS = {
 }
 KINDS = {"create": "Create", "update": "Update", "delete": "Delete"}
 EVENT_FILES = [f"{function}/{kind}.json" for function in FUNCTIONS for kind in KINDS]
-REQUIRED = {"RequestType", "ServiceToken", "ResponseURL", "StackId", "RequestId", "LogicalResourceId",
-            "ResourceType", "ResourceProperties"}
+REQUIRED = {
+    "RequestType",
+    "ServiceToken",
+    "ResponseURL",
+    "StackId",
+    "RequestId",
+    "LogicalResourceId",
+    "ResourceType",
+    "ResourceProperties",
+}
 
 
 def read_event(root: Path, relative: str) -> dict[str, Any]:
@@ -31,7 +39,8 @@ def read_event(root: Path, relative: str) -> dict[str, Any]:
 def provider_class(module_name: str) -> type[Provider]:
     module = importlib.import_module(module_name)
     found = [
-        value for value in vars(module).values()
+        value
+        for value in vars(module).values()
         if inspect.isclass(value) and issubclass(value, Provider) and value.__module__ == module.__name__
     ]
     assert len(found) == 1, f"{module_name} should define one Provider, found {found}"
@@ -111,9 +120,7 @@ def test_request_ids_are_unique(root: Path) -> None:
 
 
 @pytest.mark.parametrize("relative", EVENT_FILES)
-def test_event_matches_its_resource_in_the_example_stack(
-    root: Path, example: dict[str, Any], relative: str
-) -> None:
+def test_event_matches_its_resource_in_the_example_stack(root: Path, example: dict[str, Any], relative: str) -> None:
     event = read_event(root, relative)
     logical_id, resource_type, _ = FUNCTIONS[relative.split("/", maxsplit=1)[0]]
     assert event["LogicalResourceId"] == logical_id

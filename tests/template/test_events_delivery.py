@@ -26,8 +26,11 @@ LAMBDA_TIMEOUT_S = 3.0
 GRACE_S = 5.0
 SIGNATURE = "5ee0c0ffee5ee0c0ffee5ee0c0ffee5ee0c0ffee5ee0c0ffee5ee0c0ffee5ee0"
 
-EVENT_FILES = [f"{function}/{kind}.json" for function in ("ecs_task_runner", "secrets_resolver")
-               for kind in ("create", "update", "delete")]
+EVENT_FILES = [
+    f"{function}/{kind}.json"
+    for function in ("ecs_task_runner", "secrets_resolver")
+    for kind in ("create", "update", "delete")
+]
 
 
 @pytest.fixture(autouse=True)
@@ -61,8 +64,10 @@ def load_handler(root: Path, function: str) -> Callable[[dict[str, Any], Any], A
 def unreachable(event: dict[str, Any], port: int) -> dict[str, Any]:
     path = event["ResponseURL"].split("/", 3)[3].split("?")[0]
     event = dict(event)
-    event["ResponseURL"] = (f"http://127.0.0.1:{port}/{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-                            f"&X-Amz-Expires=7200&X-Amz-Signature={SIGNATURE}")
+    event["ResponseURL"] = (
+        f"http://127.0.0.1:{port}/{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        f"&X-Amz-Expires=7200&X-Amz-Signature={SIGNATURE}"
+    )
     return event
 
 

@@ -7,9 +7,25 @@ from typing import Any
 import pytest
 
 RUNNER_PROPERTIES = {
-    "Cluster", "TaskDefinition", "Overrides", "LaunchType", "CapacityProviderStrategy", "NetworkConfiguration",
-    "PlatformVersion", "Count", "Group", "PlacementConstraints", "PlacementStrategy", "Tags", "PropagateTags",
-    "EnableExecuteCommand", "RunOn", "Timeout", "SuccessExitCodes", "LogTailLines", "StopOnTimeout",
+    "Cluster",
+    "TaskDefinition",
+    "Overrides",
+    "LaunchType",
+    "CapacityProviderStrategy",
+    "NetworkConfiguration",
+    "PlatformVersion",
+    "Count",
+    "Group",
+    "PlacementConstraints",
+    "PlacementStrategy",
+    "Tags",
+    "PropagateTags",
+    "EnableExecuteCommand",
+    "RunOn",
+    "Timeout",
+    "SuccessExitCodes",
+    "LogTailLines",
+    "StopOnTimeout",
 }
 RESOLVER_PROPERTIES = {"SecretId", "VersionId", "VersionStage", "Keys"}
 COMMON = {"ServiceToken", "ServiceTimeout"}

@@ -132,9 +132,7 @@ def test_actions_exist_in_iam(any_template: dict[str, Any]) -> None:
     """Every action is a real IAM action (cfn-lint's copy of the service authorization data)."""
     import cfnlint.data.AdditionalSpecs
 
-    data = json.loads(
-        (Path(cfnlint.data.AdditionalSpecs.__file__).parent / "Policies.json").read_text()
-    )
+    data = json.loads((Path(cfnlint.data.AdditionalSpecs.__file__).parent / "Policies.json").read_text())
     for statement in all_statements(any_template):
         for action in actions(statement):
             service, _, name = action.partition(":")
@@ -147,9 +145,17 @@ def test_actions_exist_in_iam(any_template: dict[str, Any]) -> None:
 def test_runner_role_grants_exactly_its_actions(runner: list[Statement]) -> None:
     granted = {a for s in runner for a in actions(s)}
     assert granted == {
-        "logs:CreateLogStream", "logs:PutLogEvents",
-        "ecs:RunTask", "ecs:DescribeTasks", "ecs:StopTask", "ecs:ListTasks", "ecs:TagResource",
-        "ecs:DescribeTaskDefinition", "iam:PassRole", "lambda:InvokeFunction", "logs:GetLogEvents",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "ecs:RunTask",
+        "ecs:DescribeTasks",
+        "ecs:StopTask",
+        "ecs:ListTasks",
+        "ecs:TagResource",
+        "ecs:DescribeTaskDefinition",
+        "iam:PassRole",
+        "lambda:InvokeFunction",
+        "logs:GetLogEvents",
     }
 
 
@@ -206,8 +212,10 @@ def test_log_tail_only_from_allowed_streams(runner: list[Statement]) -> None:
 
 
 def test_own_logs_only_in_own_log_group(template: dict[str, Any]) -> None:
-    for role, group in [("EcsTaskRunnerRole", "EcsTaskRunnerLogGroup"),
-                        ("SecretsResolverRole", "SecretsResolverLogGroup")]:
+    for role, group in [
+        ("EcsTaskRunnerRole", "EcsTaskRunnerLogGroup"),
+        ("SecretsResolverRole", "SecretsResolverLogGroup"),
+    ]:
         for statement in granting(statements_by_role(template)[role], "logs:PutLogEvents"):
             assert statement["Resource"] == {"Fn::GetAtt": [group, "Arn"]}
             assert "logs:CreateLogGroup" not in actions(statement)
@@ -229,8 +237,11 @@ def test_runner_invokes_only_itself_without_a_dependency_cycle(
 def test_resolver_role_grants_exactly_its_actions(resolver: list[Statement]) -> None:
     granted = {a for s in resolver for a in actions(s)}
     assert granted == {
-        "logs:CreateLogStream", "logs:PutLogEvents",
-        "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+        "kms:Decrypt",
     }
 
 

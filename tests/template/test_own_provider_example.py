@@ -31,9 +31,13 @@ def test_the_function_allows_its_loop_tells_the_core_and_retries(own: dict[str, 
 def test_it_may_invoke_only_itself_without_a_cycle(own: dict[str, Any]) -> None:
     policy = own["Resources"]["UrlReadyContinueWaitPolicy"]["Properties"]
     assert policy["RoleName"] == {"Ref": "UrlReadyRole"}
-    assert policy["PolicyDocument"]["Statement"] == [{
-        "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": ["UrlReadyFunction", "Arn"]},
-    }]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": {"Fn::GetAtt": ["UrlReadyFunction", "Arn"]},
+        }
+    ]
     assert "UrlReadyFunction" not in json.dumps(own["Resources"]["UrlReadyRole"])
 
 

@@ -23,12 +23,23 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-@pytest.mark.parametrize("command", [
-    ["sam", "validate", "--lint", "--template-file", "template.yaml"],
-    ["cfn-lint", "template.yaml", "stack.yaml"],
-], ids=["sam validate --lint", "cfn-lint"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sam", "validate", "--lint", "--template-file", "template.yaml"],
+        ["cfn-lint", "template.yaml", "stack.yaml"],
+    ],
+    ids=["sam validate --lint", "cfn-lint"],
+)
 def test_the_generated_templates_pass(project: Path, command: list[str]) -> None:
-    ran = subprocess.run([str(BIN / command[0]), *command[1:]], cwd=project, capture_output=True, text=True,
-                         env=dict(os.environ, SAM_CLI_TELEMETRY="0"), timeout=300, check=False)
+    ran = subprocess.run(
+        [str(BIN / command[0]), *command[1:]],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, SAM_CLI_TELEMETRY="0"),
+        timeout=300,
+        check=False,
+    )
 
     assert ran.returncode == 0, ran.stdout + ran.stderr

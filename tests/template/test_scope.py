@@ -26,7 +26,7 @@ def guide_parameters() -> dict[str, str]:
     texts = [p.read_text() for p in GUIDES if p.is_file() and COMMAND in p.read_text()]
     assert texts, f"no guide holds `{COMMAND} ...`"
     text = texts[0]
-    block = text[text.index(COMMAND):]
+    block = text[text.index(COMMAND) :]
     block = block[: block.index("```")]
     pairs = dict(re.findall(r"(Allowed\w+)=([^\s\"]+)", block))
     return {k: v.replace("$REGION", REGION).replace("$ACCOUNT", ACCOUNT) for k, v in pairs.items()}
@@ -45,15 +45,24 @@ def resolve(value: Any, parameters: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def scope() -> dict[str, str]:
     found = guide_parameters()
-    assert set(found) == {"AllowedClusterArns", "AllowedTaskDefinitionArns", "AllowedTaskRoleArns",
-                          "AllowedTaskLogStreamArns", "AllowedSecretPrefix"}
+    assert set(found) == {
+        "AllowedClusterArns",
+        "AllowedTaskDefinitionArns",
+        "AllowedTaskRoleArns",
+        "AllowedTaskLogStreamArns",
+        "AllowedSecretPrefix",
+    }
     return found
 
 
 @pytest.fixture(scope="module")
 def names(example: dict[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {"AWS::StackName": STACK, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
-                              "AWS::Partition": "aws"}
+    values: dict[str, Any] = {
+        "AWS::StackName": STACK,
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Partition": "aws",
+    }
     values.update({name: p.get("Default") for name, p in example["Parameters"].items()})
     return values
 
@@ -62,8 +71,9 @@ def matches(arn: str, patterns: str) -> bool:
     return any(fnmatchcase(arn, pattern) for pattern in patterns.split(","))
 
 
-def test_scope_admits_the_example_cluster(example: dict[str, Any], names: dict[str, Any],
-                                          scope: dict[str, str]) -> None:
+def test_scope_admits_the_example_cluster(
+    example: dict[str, Any], names: dict[str, Any], scope: dict[str, str]
+) -> None:
     cluster = resolve(example["Resources"]["ApplicationCluster"]["Properties"]["ClusterName"], names)
     assert matches(f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{cluster}", scope["AllowedClusterArns"])
     assert not matches(f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{cluster}-other", scope["AllowedClusterArns"])

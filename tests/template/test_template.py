@@ -93,9 +93,13 @@ def test_function_has_no_fixed_name_and_its_own_log_group_with_retention(
 #: Names the template builds from the stack name, and their AWS limits: a log group name
 #: 512 characters (CloudWatch Logs CreateLogGroup), a layer name 140 (Lambda
 #: PublishLayerVersion), an export name 255 (CloudFormation Export.Name).
-NAME_LIMITS = {"AWS::Logs::LogGroup": ("LogGroupName", 512), "AWS::Serverless::LayerVersion": ("LayerName", 140),
-               "AWS::Serverless::Function": ("FunctionName", 64), "AWS::Lambda::Function": ("FunctionName", 64),
-               "AWS::IAM::Role": ("RoleName", 64)}
+NAME_LIMITS = {
+    "AWS::Logs::LogGroup": ("LogGroupName", 512),
+    "AWS::Serverless::LayerVersion": ("LayerName", 140),
+    "AWS::Serverless::Function": ("FunctionName", 64),
+    "AWS::Lambda::Function": ("FunctionName", 64),
+    "AWS::IAM::Role": ("RoleName", 64),
+}
 
 
 def test_every_name_fits_its_limit_for_the_longest_stack_name(template: dict[str, Any]) -> None:
@@ -120,7 +124,28 @@ def test_log_retention_parameter_offers_only_cloudwatch_values(template: dict[st
     assert param["Type"] == "Number"
     assert param["Default"] in param["AllowedValues"]
     assert set(param["AllowedValues"]) <= {
-        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+        1,
+        3,
+        5,
+        7,
+        14,
+        30,
+        60,
+        90,
+        120,
+        150,
+        180,
+        365,
+        400,
+        545,
+        731,
+        1096,
+        1827,
+        2192,
+        2557,
+        2922,
+        3288,
+        3653,
     }
 
 
@@ -152,8 +177,11 @@ def test_only_the_service_tokens_are_exported(template: dict[str, Any]) -> None:
 
 
 def test_example_imports_exactly_the_exported_names(template: dict[str, Any], example: dict[str, Any]) -> None:
-    exported = {out["Export"]["Name"]["Fn::Sub"].replace("${AWS::StackName}", "${CfnkitStackName}")
-                for out in template["Outputs"].values() if "Export" in out}
+    exported = {
+        out["Export"]["Name"]["Fn::Sub"].replace("${AWS::StackName}", "${CfnkitStackName}")
+        for out in template["Outputs"].values()
+        if "Export" in out
+    }
     tokens = {
         name: resource["Properties"]["ServiceToken"]
         for name, resource in example["Resources"].items()

@@ -55,8 +55,6 @@ def test_translation_adds_no_roles_of_its_own(translated: dict[str, Any]) -> Non
 def test_outputs_survive_translation_with_the_layer_reference_rewritten(translated: dict[str, Any]) -> None:
     outputs = translated["Outputs"]
     assert outputs["EcsTaskRunnerServiceToken"]["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-EcsTaskRunner"}
-    assert outputs["SecretsResolverServiceToken"]["Export"]["Name"] == {
-        "Fn::Sub": "${AWS::StackName}-SecretsResolver"
-    }
+    assert outputs["SecretsResolverServiceToken"]["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-SecretsResolver"}
     layer_ref = outputs["CoreLayerArn"]["Value"]["Ref"]
     assert translated["Resources"][layer_ref]["Type"] == "AWS::Lambda::LayerVersion"

@@ -30,17 +30,28 @@ def test_the_demo_runs_every_step_as_expected(cfnkit: Callable[..., Any]) -> Non
     assert "essential container migrate exited with code 1 (SuccessExitCodes: 0)" in out
     assert "Unknown column 'due_date' in 'field list'" in out
     assert "ECS agent (emulated): task " in out
-    timeline = out[out.index("\nTimeline\n"):]
-    for row in ("Secrets Create      SUCCESS   SUCCESS", "MigrateTask Create  SUCCESS   SUCCESS",
-                "MigrateTask Update  FAILED    FAILED", "MigrateTask Update  SUCCESS   SUCCESS",
-                "MigrateTask Delete  SUCCESS   SUCCESS", "Secrets Delete      SUCCESS   SUCCESS"):
+    timeline = out[out.index("\nTimeline\n") :]
+    for row in (
+        "Secrets Create      SUCCESS   SUCCESS",
+        "MigrateTask Create  SUCCESS   SUCCESS",
+        "MigrateTask Update  FAILED    FAILED",
+        "MigrateTask Update  SUCCESS   SUCCESS",
+        "MigrateTask Delete  SUCCESS   SUCCESS",
+        "Secrets Delete      SUCCESS   SUCCESS",
+    ):
         assert row in timeline
     assert "All 6 steps ended as expected in " in out
 
 
 def test_a_step_that_does_not_end_as_expected_fails_the_demo(cfnkit: Callable[..., Any]) -> None:
-    wrong = demo.Step("Secrets Create expecting the wrong outcome", "Secrets", "Create",
-                      "SecretsResolverFunction", "FAILED", reason_has=("never said",))
+    wrong = demo.Step(
+        "Secrets Create expecting the wrong outcome",
+        "Secrets",
+        "Create",
+        "SecretsResolverFunction",
+        "FAILED",
+        reason_has=("never said",),
+    )
     out = io.StringIO()
 
     code = demo.Demo(demo.find_root(), out, None, 6.0, steps=(wrong,)).run()

@@ -18,10 +18,13 @@ def ecs(aws_env: None) -> Iterator[Any]:
     with mock_aws():
         client: Any = boto3.client("ecs", region_name="us-east-1")
         client.create_cluster(clusterName="demo")
-        client.register_task_definition(family="app", containerDefinitions=[
-            {"name": "proxy", "image": "nginx", "memory": 64, "essential": False},
-            {"name": "app", "image": "app", "memory": 128, "logConfiguration": LOGS},
-        ])
+        client.register_task_definition(
+            family="app",
+            containerDefinitions=[
+                {"name": "proxy", "image": "nginx", "memory": 64, "essential": False},
+                {"name": "app", "image": "app", "memory": 128, "logConfiguration": LOGS},
+            ],
+        )
         yield client
         EcsAgent.release()
 
@@ -38,8 +41,12 @@ def test_held_task_stays_running_until_stopped(ecs: Any) -> None:
     arn = start(ecs, agent)
     for _ in range(6):
         assert ecs.describe_tasks(cluster="demo", tasks=[arn])["tasks"][0]["lastStatus"] == "RUNNING"
-    agent.stop(arn, {"app": 3, "proxy": None}, stop_code="EssentialContainerExited",
-               reasons={"proxy": "CannotPullContainerError: no such image"})
+    agent.stop(
+        arn,
+        {"app": 3, "proxy": None},
+        stop_code="EssentialContainerExited",
+        reasons={"proxy": "CannotPullContainerError: no such image"},
+    )
     task = ecs.describe_tasks(cluster="demo", tasks=[arn])["tasks"][0]
     assert (task["lastStatus"], task["stopCode"]) == ("STOPPED", "EssentialContainerExited")
     containers = {c["name"]: c for c in task["containers"]}
@@ -54,7 +61,8 @@ def test_stop_writes_the_container_log_stream(ecs: Any) -> None:
     arn = start(ecs, agent)
     agent.stop(arn, logs={"app": ["first", "last"]})
     events = boto3.client("logs", region_name="us-east-1").get_log_events(
-        logGroupName="/demo", logStreamName=f"app/app/{arn.rsplit('/', 1)[-1]}")["events"]
+        logGroupName="/demo", logStreamName=f"app/app/{arn.rsplit('/', 1)[-1]}"
+    )["events"]
     assert [e["message"] for e in events] == ["first", "last"]
 
 

@@ -57,14 +57,30 @@ def test_values_only_a_deploy_knows_become_named_placeholders(cfnkit: Callable[.
 
 
 def test_parameters_fill_refs_lists_pseudo_parameters_and_exports(cfnkit: Callable[..., Any]) -> None:
-    event = event_of(cfnkit(
-        "event", "create", "--template", STACK, "--resource", "MigrateTask",
-        "--parameter", "AWS::StackName=shop", "--parameter", "AWS::Region=eu-west-1",
-        "-p", "Subnets=subnet-1,subnet-2", "-p", "ApplicationSecurityGroup=sg-9",
-        "-p", "MigrateTaskDefinition=arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-migrate:7",
-        "-p", "CfnkitStackName=tools",
-        "-p", "tools-EcsTaskRunner=arn:aws:lambda:eu-west-1:123456789012:function:runner",
-    ))
+    event = event_of(
+        cfnkit(
+            "event",
+            "create",
+            "--template",
+            STACK,
+            "--resource",
+            "MigrateTask",
+            "--parameter",
+            "AWS::StackName=shop",
+            "--parameter",
+            "AWS::Region=eu-west-1",
+            "-p",
+            "Subnets=subnet-1,subnet-2",
+            "-p",
+            "ApplicationSecurityGroup=sg-9",
+            "-p",
+            "MigrateTaskDefinition=arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-migrate:7",
+            "-p",
+            "CfnkitStackName=tools",
+            "-p",
+            "tools-EcsTaskRunner=arn:aws:lambda:eu-west-1:123456789012:function:runner",
+        )
+    )
 
     props = event["ResourceProperties"]
     assert props["Cluster"] == "shop"
@@ -90,8 +106,11 @@ def test_secrets_resource_takes_the_parameter_default(cfnkit: Callable[..., Any]
 
 
 def test_update_carries_old_properties_and_the_physical_id(cfnkit: Callable[..., Any]) -> None:
-    event = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "Secrets",
-                            "--physical-id", "todobackend-Secrets-1"))
+    event = event_of(
+        cfnkit(
+            "event", "update", "--template", STACK, "--resource", "Secrets", "--physical-id", "todobackend-Secrets-1"
+        )
+    )
 
     request = parse_request(event)
     assert request.request_type is RequestType.UPDATE
@@ -103,8 +122,7 @@ def test_update_takes_old_properties_from_a_file(cfnkit: Callable[..., Any], tmp
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"SecretId": "todobackend/old", "Keys": ["MYSQL_PASSWORD"]}))
 
-    event = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "Secrets",
-                            "--old-properties", old))
+    event = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "Secrets", "--old-properties", old))
 
     assert event["OldResourceProperties"] == {
         "SecretId": "todobackend/old",
@@ -114,16 +132,39 @@ def test_update_takes_old_properties_from_a_file(cfnkit: Callable[..., Any], tmp
 
 
 @pytest.mark.functional
-def test_update_carries_the_id_the_secrets_resolver_really_answers_on_create(cfnkit: Callable[..., Any],
-                                                                               tmp_path: Path) -> None:
+def test_update_carries_the_id_the_secrets_resolver_really_answers_on_create(
+    cfnkit: Callable[..., Any], tmp_path: Path
+) -> None:
     # The resolver hashes SecretId into its id, so the core's default would be a replacement.
     create = tmp_path / "create.json"
     assert cfnkit("event", "create", "--template", STACK, "--resource", "Secrets", "-o", create).code == 0
-    answered = cfnkit("invoke", "SecretsResolverFunction", "--event", create, "--template", REPO / "template.yaml",
-                      "--fixture", FIXTURE, "--json", "-q")
+    answered = cfnkit(
+        "invoke",
+        "SecretsResolverFunction",
+        "--event",
+        create,
+        "--template",
+        REPO / "template.yaml",
+        "--fixture",
+        FIXTURE,
+        "--json",
+        "-q",
+    )
     update = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "Secrets"))
-    delete = event_of(cfnkit("event", "delete", "--template", STACK, "--resource", "Secrets",
-                             "--response-url", "http://127.0.0.1:9/r", "--request-id", "req-1"))
+    delete = event_of(
+        cfnkit(
+            "event",
+            "delete",
+            "--template",
+            STACK,
+            "--resource",
+            "Secrets",
+            "--response-url",
+            "http://127.0.0.1:9/r",
+            "--request-id",
+            "req-1",
+        )
+    )
 
     physical_id = json.loads(answered.out)["PhysicalResourceId"]
     assert answered.code == 0, answered.err
@@ -143,18 +184,19 @@ def test_a_provider_without_its_own_id_gets_the_cores_default(cfnkit: Callable[.
     assert update["PhysicalResourceId"] == parse_request(create).default_physical_id()
 
 
-def test_a_provider_template_without_the_function_falls_back_to_the_cores_default(
-        cfnkit: Callable[..., Any]) -> None:
+def test_a_provider_template_without_the_function_falls_back_to_the_cores_default(cfnkit: Callable[..., Any]) -> None:
     create = event_of(cfnkit("event", "create", "--template", STACK, "--resource", "Secrets"))
-    update = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "Secrets",
-                             "--provider-template", SAMPLE))
+    update = event_of(
+        cfnkit("event", "update", "--template", STACK, "--resource", "Secrets", "--provider-template", SAMPLE)
+    )
 
     assert update["PhysicalResourceId"] == parse_request(create).default_physical_id()
 
 
 def test_an_explicit_physical_id_wins(cfnkit: Callable[..., Any]) -> None:
-    update = event_of(cfnkit("event", "update", "--template", STACK, "--resource", "Secrets",
-                             "--physical-id", "from-cloudformation"))
+    update = event_of(
+        cfnkit("event", "update", "--template", STACK, "--resource", "Secrets", "--physical-id", "from-cloudformation")
+    )
 
     assert update["PhysicalResourceId"] == "from-cloudformation"
 
@@ -180,8 +222,16 @@ def test_a_parameter_far_from_every_name_gets_no_guess(cfnkit: Callable[..., Any
     assert "did you mean" not in ran.err
 
 
-@pytest.mark.parametrize("name", ["AWS::StackName", "ApplicationCluster", "ApplicationDatabase.Endpoint.Address",
-                                  "cfnkit-SecretsResolver", "SecretId"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "AWS::StackName",
+        "ApplicationCluster",
+        "ApplicationDatabase.Endpoint.Address",
+        "cfnkit-SecretsResolver",
+        "SecretId",
+    ],
+)
 def test_every_kind_of_value_the_resolver_uses_is_accepted(cfnkit: Callable[..., Any], name: str) -> None:
     ran = cfnkit("event", "create", "--template", STACK, "--resource", "Secrets", "-p", f"{name}=x")
 
@@ -227,15 +277,26 @@ def test_a_malformed_parameter_is_an_input_error(cfnkit: Callable[..., Any]) -> 
 
 
 @pytest.mark.functional
-def test_a_nested_cfnkit_applications_token_is_asked_of_the_same_provider(cfnkit: Callable[..., Any],
-                                                                          tmp_path: Path) -> None:
+def test_a_nested_cfnkit_applications_token_is_asked_of_the_same_provider(
+    cfnkit: Callable[..., Any], tmp_path: Path
+) -> None:
     nested = REPO / "examples" / "nested" / "stack.yaml"
     create = tmp_path / "create.json"
     fixture = tmp_path / "fixture.json"
     fixture.write_text(json.dumps({"secrets": [{"Name": "myapp/credentials", "SecretString": {"K": "v"}}]}))
     assert cfnkit("event", "create", "--template", nested, "--resource", "Secrets", "-o", create).code == 0
-    answered = cfnkit("invoke", "SecretsResolverFunction", "--event", create, "--template", REPO / "template.yaml",
-                      "--fixture", fixture, "--json", "-q")
+    answered = cfnkit(
+        "invoke",
+        "SecretsResolverFunction",
+        "--event",
+        create,
+        "--template",
+        REPO / "template.yaml",
+        "--fixture",
+        fixture,
+        "--json",
+        "-q",
+    )
 
     update = event_of(cfnkit("event", "update", "--template", nested, "--resource", "Secrets"))
 
@@ -244,12 +305,15 @@ def test_a_nested_cfnkit_applications_token_is_asked_of_the_same_provider(cfnkit
     assert update["PhysicalResourceId"] == json.loads(answered.out)["PhysicalResourceId"]
 
 
-@pytest.mark.parametrize(("token", "expected"), [
-    ("arn:aws:lambda:us-east-1:1:function:prod-SecretsResolver", "SecretsResolverFunction"),  # the export
-    ("arn:aws:lambda:us-east-1:1:function:app-Cfnkit-1X2Y-EcsTaskRunnerServiceToken", "EcsTaskRunnerFunction"),
-    ("arn:aws:lambda:us-east-1:1:function:SecretsResolver", None),  # no stack name before the suffix
-    ("arn:aws:lambda:us-east-1:1:function:prod-Unknown", None),
-])
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("arn:aws:lambda:us-east-1:1:function:prod-SecretsResolver", "SecretsResolverFunction"),  # the export
+        ("arn:aws:lambda:us-east-1:1:function:app-Cfnkit-1X2Y-EcsTaskRunnerServiceToken", "EcsTaskRunnerFunction"),
+        ("arn:aws:lambda:us-east-1:1:function:SecretsResolver", None),  # no stack name before the suffix
+        ("arn:aws:lambda:us-east-1:1:function:prod-Unknown", None),
+    ],
+)
 def test_a_token_is_traced_to_the_function_behind_its_export_or_output(token: str, expected: str | None) -> None:
     assert function_for_token(REPO / "template.yaml", token) == expected
 

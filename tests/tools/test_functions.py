@@ -77,12 +77,15 @@ def test_a_layer_from_a_parameter_is_named_as_the_template_writes_it(tmp_path: P
     )
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    ({"Ref": "CoreLayerArn"}, "!Ref CoreLayerArn"),
-    ({"Fn::ImportValue": "cfnkit-CoreLayerArn"}, "!ImportValue cfnkit-CoreLayerArn"),
-    ({"Fn::GetAtt": ["Layer", "Arn"]}, "!GetAtt Layer.Arn"),
-    ({"Fn::Sub": ["${A}", {"A": "x"}]}, '!Sub ["${A}", {"A": "x"}]'),
-    ("arn:aws:lambda:us-east-1:1:layer:x:1", "arn:aws:lambda:us-east-1:1:layer:x:1"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ({"Ref": "CoreLayerArn"}, "!Ref CoreLayerArn"),
+        ({"Fn::ImportValue": "cfnkit-CoreLayerArn"}, "!ImportValue cfnkit-CoreLayerArn"),
+        ({"Fn::GetAtt": ["Layer", "Arn"]}, "!GetAtt Layer.Arn"),
+        ({"Fn::Sub": ["${A}", {"A": "x"}]}, '!Sub ["${A}", {"A": "x"}]'),
+        ("arn:aws:lambda:us-east-1:1:layer:x:1", "arn:aws:lambda:us-east-1:1:layer:x:1"),
+    ],
+)
 def test_intrinsics_read_as_their_short_form(value: object, text: str) -> None:
     assert intrinsic_text(value) == text

@@ -84,8 +84,7 @@ def test_every_supported_function_resolves(template: dict[str, Any]) -> None:
 
 
 def test_overrides_win_over_defaults_and_placeholders(template: dict[str, Any]) -> None:
-    resolver = Resolver(template, {"Env": "dev", "Secret": "s", "Db.Endpoint.Address": "db.local",
-                                   "Fn.Arn": "arn:fn"})
+    resolver = Resolver(template, {"Env": "dev", "Secret": "s", "Db.Endpoint.Address": "db.local", "Fn.Arn": "arn:fn"})
 
     props = resolver.resolve(template["Resources"]["Thing"]["Properties"])
 

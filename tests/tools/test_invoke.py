@@ -26,8 +26,12 @@ FIXTURE = REPO / "tools" / "cfnkit_tools" / "fixtures" / "todobackend.json"
 @pytest.fixture
 def event_file(tmp_path: Path) -> Callable[..., Path]:
     def make(**properties: str) -> Path:
-        event = create_event(properties, logical_id="Thing", resource_type="Custom::Sample",
-                             response_url="https://example.invalid/never-used")
+        event = create_event(
+            properties,
+            logical_id="Thing",
+            resource_type="Custom::Sample",
+            response_url="https://example.invalid/never-used",
+        )
         path = tmp_path / "event.json"
         path.write_text(json.dumps(event))
         return path
@@ -39,8 +43,9 @@ def invoke(cfnkit: Callable[..., Any], function: str, event: Path, *extra: str |
     return cfnkit("invoke", function, "--event", event, "--template", SAMPLE, *extra)
 
 
-def test_success_exits_0_with_the_templates_environment(cfnkit: Callable[..., Any],
-                                                         event_file: Callable[..., Path]) -> None:
+def test_success_exits_0_with_the_templates_environment(
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path]
+) -> None:
     ran = invoke(cfnkit, "SampleFunction", event_file(), "--logs")
 
     assert ran.code == 0, ran.out + ran.err
@@ -55,8 +60,9 @@ def test_success_exits_0_with_the_templates_environment(cfnkit: Callable[..., An
     assert '"message"' not in ran.out
 
 
-def test_the_functions_logs_are_shown_only_with_logs(cfnkit: Callable[..., Any],
-                                                      event_file: Callable[..., Path]) -> None:
+def test_the_functions_logs_are_shown_only_with_logs(
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path]
+) -> None:
     ran = invoke(cfnkit, "SampleFunction", event_file())
 
     assert ran.code == 0, ran.out + ran.err
@@ -66,7 +72,8 @@ def test_the_functions_logs_are_shown_only_with_logs(cfnkit: Callable[..., Any],
 
 
 def test_json_puts_exactly_one_document_on_stdout_and_the_rest_on_stderr(
-        cfnkit: Callable[..., Any], event_file: Callable[..., Path]) -> None:
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path]
+) -> None:
     event = event_file()
 
     ran = invoke(cfnkit, "SampleFunction", event, "--json", "--logs")
@@ -101,13 +108,16 @@ def test_no_response_exits_2(cfnkit: Callable[..., Any], event_file: Callable[..
     assert "CloudFormation received no response" in ran.out
 
 
-def test_a_handler_that_cannot_load_exits_2_and_says_why(cfnkit: Callable[..., Any],
-                                                          event_file: Callable[..., Path]) -> None:
+def test_a_handler_that_cannot_load_exits_2_and_says_why(
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path]
+) -> None:
     ran = invoke(cfnkit, "BrokenFunction", event_file())
 
     assert ran.code == 2
-    assert ("invocation 1: error: Runtime.ImportModuleError: cannot load missing.handler: "
-            "ModuleNotFoundError: No module named 'missing'") in ran.out
+    assert (
+        "invocation 1: error: Runtime.ImportModuleError: cannot load missing.handler: "
+        "ModuleNotFoundError: No module named 'missing'"
+    ) in ran.out
 
 
 def test_no_echo_values_are_masked(cfnkit: Callable[..., Any], event_file: Callable[..., Path]) -> None:
@@ -134,8 +144,9 @@ def test_show_secrets_unmasks(cfnkit: Callable[..., Any], event_file: Callable[.
     assert "    Password  canary-s3cret\n" in ran.out
 
 
-def test_a_wait_past_the_timeout_is_followed_through_continuations(cfnkit: Callable[..., Any],
-                                                                   event_file: Callable[..., Path]) -> None:
+def test_a_wait_past_the_timeout_is_followed_through_continuations(
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path]
+) -> None:
     ran = invoke(cfnkit, "SampleFunction", event_file(Mode="wait", WaitSeconds="3"), "--timeout", "2")
 
     assert ran.code == 0, ran.out
@@ -148,8 +159,17 @@ def test_a_wait_past_the_timeout_is_followed_through_continuations(cfnkit: Calla
 
 
 def test_the_secrets_resolver_against_a_seeded_moto(cfnkit: Callable[..., Any]) -> None:
-    ran = cfnkit("invoke", "SecretsResolverFunction", "--event", REPO / "events/secrets_resolver/create.json",
-                 "--template", REPO / "template.yaml", "--fixture", FIXTURE, "--logs")
+    ran = cfnkit(
+        "invoke",
+        "SecretsResolverFunction",
+        "--event",
+        REPO / "events/secrets_resolver/create.json",
+        "--template",
+        REPO / "template.yaml",
+        "--fixture",
+        FIXTURE,
+        "--logs",
+    )
 
     assert ran.code == 0, ran.out + ran.err
     assert "    MYSQL_PASSWORD  ****\n" in ran.out
@@ -159,8 +179,17 @@ def test_the_secrets_resolver_against_a_seeded_moto(cfnkit: Callable[..., Any]) 
 
 
 def test_the_ecs_runner_reports_the_emulated_agents_exit_code_and_logs(cfnkit: Callable[..., Any]) -> None:
-    ran = cfnkit("invoke", "EcsTaskRunnerFunction", "--event", REPO / "events/ecs_task_runner/create.json",
-                 "--template", REPO / "template.yaml", "--fixture", FIXTURE, "--quiet")
+    ran = cfnkit(
+        "invoke",
+        "EcsTaskRunnerFunction",
+        "--event",
+        REPO / "events/ecs_task_runner/create.json",
+        "--template",
+        REPO / "template.yaml",
+        "--fixture",
+        FIXTURE,
+        "--quiet",
+    )
 
     assert ran.code == 1, ran.out
     assert "ECS agent (emulated): moto runs no containers" not in ran.out  # -q: only the response
@@ -178,17 +207,18 @@ def test_an_unknown_function_is_an_input_error(cfnkit: Callable[..., Any], event
     assert "its functions: BrokenFunction, SampleFunction, SilentFunction, SleepyFunction" in ran.err
 
 
-def test_fixture_and_aws_together_is_an_input_error(cfnkit: Callable[..., Any],
-                                                    event_file: Callable[..., Path]) -> None:
+def test_fixture_and_aws_together_is_an_input_error(
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path]
+) -> None:
     ran = invoke(cfnkit, "SampleFunction", event_file(), "--aws", "--fixture", FIXTURE)
 
     assert ran.code == 3
     assert ran.err == "cfnkit: error: --fixture seeds the embedded moto; it cannot be used with --aws\n"
 
 
-def test_aws_flag_gives_the_child_this_environment_without_moto(cfnkit: Callable[..., Any],
-                                                                 event_file: Callable[..., Path],
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_aws_flag_gives_the_child_this_environment_without_moto(
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The sample provider calls no AWS API: nothing leaves the machine.
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_PROFILE", "cfnkit-test-profile")
@@ -201,8 +231,9 @@ def test_aws_flag_gives_the_child_this_environment_without_moto(cfnkit: Callable
     assert "    Profile   cfnkit-test-profile\n" in ran.out
 
 
-def test_moto_hides_the_profile_from_the_child(cfnkit: Callable[..., Any], event_file: Callable[..., Path],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_moto_hides_the_profile_from_the_child(
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_PROFILE", "cfnkit-test-profile")
 
     ran = invoke(cfnkit, "SampleFunction", event_file(), "-q")
@@ -234,8 +265,9 @@ def test_moto_replaces_real_credentials_and_points_at_the_server() -> None:
     }
 
 
-def test_a_handler_past_its_timeout_is_killed_like_lambda_does(cfnkit: Callable[..., Any],
-                                                               event_file: Callable[..., Path]) -> None:
+def test_a_handler_past_its_timeout_is_killed_like_lambda_does(
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path]
+) -> None:
     ran = invoke(cfnkit, "SleepyFunction", event_file())
 
     assert ran.code == 2
@@ -258,13 +290,26 @@ class Terminal(io.StringIO):
 
 
 def test_a_terminal_gets_a_live_line_with_elapsed_time_invocation_and_task_status(
-        monkeypatch: pytest.MonkeyPatch, aws_env: None) -> None:
+    monkeypatch: pytest.MonkeyPatch, aws_env: None
+) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm")
     out, err = Terminal(), Terminal()
 
-    code = run(["invoke", "EcsTaskRunnerFunction", "--event", str(REPO / "events/ecs_task_runner/create.json"),
-                "--template", str(REPO / "template.yaml"), "--fixture", str(FIXTURE)], stdout=out, stderr=err)
+    code = run(
+        [
+            "invoke",
+            "EcsTaskRunnerFunction",
+            "--event",
+            str(REPO / "events/ecs_task_runner/create.json"),
+            "--template",
+            str(REPO / "template.yaml"),
+            "--fixture",
+            str(FIXTURE),
+        ],
+        stdout=out,
+        stderr=err,
+    )
 
     assert code == 1
     text = out.getvalue()
@@ -272,13 +317,15 @@ def test_a_terminal_gets_a_live_line_with_elapsed_time_invocation_and_task_statu
     assert "\x1b[1;31mFAILED\x1b[0m" in text  # colour on a terminal
 
 
-def test_no_color_and_a_pipe_get_no_escape_codes(cfnkit: Callable[..., Any], event_file: Callable[..., Path],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_color_and_a_pipe_get_no_escape_codes(
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     out, err = Terminal(), io.StringIO()
 
-    code = run(["invoke", "SampleFunction", "--event", str(event_file()), "--template", str(SAMPLE)],
-               stdout=out, stderr=err)
+    code = run(
+        ["invoke", "SampleFunction", "--event", str(event_file()), "--template", str(SAMPLE)], stdout=out, stderr=err
+    )
     piped = cfnkit("invoke", "SampleFunction", "--event", event_file(), "--template", SAMPLE)
 
     assert code == 0
@@ -297,33 +344,56 @@ def test_no_color_and_term_dumb_turn_colour_off() -> None:
 
 
 def test_the_agents_notice_comes_with_the_first_task(cfnkit: Callable[..., Any]) -> None:
-    ran = cfnkit("invoke", "EcsTaskRunnerFunction", "--event", REPO / "events/ecs_task_runner/create.json",
-                 "--template", REPO / "template.yaml", "--fixture", FIXTURE)
+    ran = cfnkit(
+        "invoke",
+        "EcsTaskRunnerFunction",
+        "--event",
+        REPO / "events/ecs_task_runner/create.json",
+        "--template",
+        REPO / "template.yaml",
+        "--fixture",
+        FIXTURE,
+    )
 
     lines = ran.out.splitlines()
     notice = lines.index("  ECS agent (emulated): moto runs no containers; tasks stop as the fixture's ecs_agent says")
-    assert re.fullmatch(r"  ECS agent \(emulated\): task [0-9a-f]{8} RUNNING; it will stop after 2 s "
-                        r"with exit codes migrate 1", lines[notice + 1])
+    assert re.fullmatch(
+        r"  ECS agent \(emulated\): task [0-9a-f]{8} RUNNING; it will stop after 2 s "
+        r"with exit codes migrate 1",
+        lines[notice + 1],
+    )
     assert ran.err == ""  # no moto warnings, no logs without --logs
 
 
-def test_made_up_awsvpc_subnets_are_named_with_moto_s_own_up_front_and_after(cfnkit: Callable[..., Any],
-                                                                            tmp_path: Path) -> None:
+def test_made_up_awsvpc_subnets_are_named_with_moto_s_own_up_front_and_after(
+    cfnkit: Callable[..., Any], tmp_path: Path
+) -> None:
     fixture = json.loads(FIXTURE.read_text())
-    fixture["task_definitions"][0].update(networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
-                                          cpu="256", memory="512")
+    fixture["task_definitions"][0].update(
+        networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512"
+    )
     fixture_file = tmp_path / "fixture.json"
     fixture_file.write_text(json.dumps(fixture))
 
-    ran = cfnkit("invoke", "EcsTaskRunnerFunction", "--event", REPO / "events/ecs_task_runner/create.json",
-                 "--template", REPO / "template.yaml", "--fixture", fixture_file, "-q")
+    ran = cfnkit(
+        "invoke",
+        "EcsTaskRunnerFunction",
+        "--event",
+        REPO / "events/ecs_task_runner/create.json",
+        "--template",
+        REPO / "template.yaml",
+        "--fixture",
+        fixture_file,
+        "-q",
+    )
 
     assert ran.code == 1
     advice = re.compile(
         r"moto has no subnet subnet-0a1b2c3d4e5f60718, subnet-0b2c3d4e5f6071829, so RunTask fails locally with "
         r"InvalidSubnetID\.NotFound; use moto's default subnets instead: cfnkit event \.\.\. "
         r"-p Subnets=subnet-[0-9a-f]+,subnet-[0-9a-f]+ \(or edit NetworkConfiguration\.AwsvpcConfiguration\.Subnets "
-        r"in the event\)")
+        r"in the event\)"
+    )
     warning, *rest = ran.err.splitlines()
     assert warning.startswith("warning: ")
     assert advice.fullmatch(warning.removeprefix("warning: "))
@@ -332,11 +402,18 @@ def test_made_up_awsvpc_subnets_are_named_with_moto_s_own_up_front_and_after(cfn
     assert "UserWarning" not in ran.err
 
 
-def test_placeholders_left_in_the_event_are_warned_about_up_front(cfnkit: Callable[..., Any],
-                                                                  tmp_path: Path) -> None:
+def test_placeholders_left_in_the_event_are_warned_about_up_front(cfnkit: Callable[..., Any], tmp_path: Path) -> None:
     event = tmp_path / "create.json"
-    made = cfnkit("event", "create", "--template", REPO / "examples/todobackend/stack.yaml",
-                  "--resource", "MigrateTask", "-o", event)
+    made = cfnkit(
+        "event",
+        "create",
+        "--template",
+        REPO / "examples/todobackend/stack.yaml",
+        "--resource",
+        "MigrateTask",
+        "-o",
+        event,
+    )
     assert made.code == 0
 
     ran = cfnkit("invoke", "EcsTaskRunnerFunction", "--event", event, "--template", REPO / "template.yaml")
@@ -348,8 +425,9 @@ def test_placeholders_left_in_the_event_are_warned_about_up_front(cfnkit: Callab
     )
 
 
-def test_outside_the_project_the_error_suggests_template(cfnkit: Callable[..., Any], event_file: Callable[..., Path],
-                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outside_the_project_the_error_suggests_template(
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     event = event_file()
     monkeypatch.chdir(tmp_path)
 
@@ -363,8 +441,9 @@ def test_outside_the_project_the_error_suggests_template(cfnkit: Callable[..., A
     )
 
 
-def test_a_fixture_key_typo_gets_a_did_you_mean(cfnkit: Callable[..., Any], event_file: Callable[..., Path],
-                                                tmp_path: Path) -> None:
+def test_a_fixture_key_typo_gets_a_did_you_mean(
+    cfnkit: Callable[..., Any], event_file: Callable[..., Path], tmp_path: Path
+) -> None:
     fixture = tmp_path / "fixture.json"
     fixture.write_text(json.dumps({"secret": [], "clusters": []}))
 
@@ -377,14 +456,22 @@ def test_a_fixture_key_typo_gets_a_did_you_mean(cfnkit: Callable[..., Any], even
     )
 
 
-@pytest.mark.parametrize(("line", "activity"), [
-    ('{"message": "RunTask answered", "started": ["arn:aws:ecs:us-east-1:1:task/c/0123456789abcdef"]}',
-     "task 01234567 started; waiting"),
-    ('{"message": "task stopped", "task": "arn:aws:ecs:us-east-1:1:task/c/89abcdef0123", '
-     '"exit_codes": {"migrate": 1}}', "task 89abcdef STOPPED (exit codes migrate 1)"),
-    ('{"message": "sending response"}', "sending response"),
-    ("Traceback (most recent call last):", None),
-    ("[1, 2]", None),
-])
+@pytest.mark.parametrize(
+    ("line", "activity"),
+    [
+        (
+            '{"message": "RunTask answered", "started": ["arn:aws:ecs:us-east-1:1:task/c/0123456789abcdef"]}',
+            "task 01234567 started; waiting",
+        ),
+        (
+            '{"message": "task stopped", "task": "arn:aws:ecs:us-east-1:1:task/c/89abcdef0123", '
+            '"exit_codes": {"migrate": 1}}',
+            "task 89abcdef STOPPED (exit codes migrate 1)",
+        ),
+        ('{"message": "sending response"}', "sending response"),
+        ("Traceback (most recent call last):", None),
+        ("[1, 2]", None),
+    ],
+)
 def test_the_live_line_reads_what_the_function_does_from_its_logs(line: str, activity: str | None) -> None:
     assert activity_of(line) == activity

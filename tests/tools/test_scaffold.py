@@ -35,17 +35,28 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def tool(project: Path, *command: str | Path) -> subprocess.CompletedProcess[str]:
     """Run a tool in the generated folder with this checkout's cfnkit first on the paths."""
-    env = dict(os.environ, SAM_CLI_TELEMETRY="0",
-               PYTHONPATH=os.pathsep.join([str(REPO / "layers" / "core"), str(REPO / "tools")]),
-               MYPYPATH=str(REPO / "layers" / "core"))
-    return subprocess.run([str(c) for c in command], cwd=project, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    env = dict(
+        os.environ,
+        SAM_CLI_TELEMETRY="0",
+        PYTHONPATH=os.pathsep.join([str(REPO / "layers" / "core"), str(REPO / "tools")]),
+        MYPYPATH=str(REPO / "layers" / "core"),
+    )
+    return subprocess.run(
+        [str(c) for c in command], cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_it_writes_the_whole_project(project: Path) -> None:
     assert sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()) == [
-        "events/create.json", "events/delete.json", "events/update.json", "pyproject.toml",
-        "src/app.py", "src/requirements.txt", "src/secure_parameter.py", "stack.yaml", "template.yaml",
+        "events/create.json",
+        "events/delete.json",
+        "events/update.json",
+        "pyproject.toml",
+        "src/app.py",
+        "src/requirements.txt",
+        "src/secure_parameter.py",
+        "stack.yaml",
+        "template.yaml",
         "tests/test_secure_parameter.py",
     ]
     assert 'handler = serve("secure_parameter:SecureParameter")' in (project / "src" / "app.py").read_text()
@@ -60,8 +71,9 @@ def test_the_generated_code_passes_ruff_with_its_own_and_this_repositorys_rules(
 
 
 def test_the_generated_code_passes_mypy_strict(project: Path) -> None:
-    ran = tool(project, sys.executable, "-m", "mypy", "--strict", "--cache-dir", project / ".mypy_cache",
-               "src", "tests")
+    ran = tool(
+        project, sys.executable, "-m", "mypy", "--strict", "--cache-dir", project / ".mypy_cache", "src", "tests"
+    )
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "Success: no issues found in 3 source files" in ran.stdout
@@ -74,60 +86,89 @@ def test_the_generated_tests_pass(project: Path) -> None:
     assert "5 passed" in ran.stdout
 
 
-@pytest.mark.parametrize(("request_type", "data"), [
-    ("create", {"Message": "hello, world"}),
-    ("update", {"Message": "hello, world"}),
-    ("delete", None),
-])
+@pytest.mark.parametrize(
+    ("request_type", "data"),
+    [
+        ("create", {"Message": "hello, world"}),
+        ("update", {"Message": "hello, world"}),
+        ("delete", None),
+    ],
+)
 def test_each_generated_event_answers_success_under_cfnkit_invoke(
-    project: Path, cfnkit: Callable[..., Any], request_type: str, data: dict[str, str] | None,
+    project: Path,
+    cfnkit: Callable[..., Any],
+    request_type: str,
+    data: dict[str, str] | None,
 ) -> None:
     event = project / "events" / f"{request_type}.json"
 
-    ran = cfnkit("invoke", "SecureParameterFunction", "--event", event, "--template", project / "template.yaml",
-                 "--json", "--quiet")
+    ran = cfnkit(
+        "invoke",
+        "SecureParameterFunction",
+        "--event",
+        event,
+        "--template",
+        project / "template.yaml",
+        "--json",
+        "--quiet",
+    )
 
     assert ran.code == 0, ran.out + ran.err
-    body = json.loads(ran.out[ran.out.index("{"):])
+    body = json.loads(ran.out[ran.out.index("{") :])
     assert (body["Status"], body["LogicalResourceId"], body.get("Data")) == ("SUCCESS", "SecureParameter", data)
 
 
 def test_the_events_are_those_cloudformation_sends_for_the_consumer_stack(project: Path) -> None:
-    create, update, delete = (json.loads((project / "events" / f"{t}.json").read_text())
-                              for t in ("create", "update", "delete"))
+    create, update, delete = (
+        json.loads((project / "events" / f"{t}.json").read_text()) for t in ("create", "update", "delete")
+    )
 
     assert create["ResourceType"] == "Custom::SecureParameter"
     assert create["ResourceProperties"] == {
         "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:secure-parameter-SecureParameter",
-        "ServiceTimeout": "300", "Name": "world"}
+        "ServiceTimeout": "300",
+        "Name": "world",
+    }
     assert update["OldResourceProperties"]["Name"] == "cfnkit"
     assert update["PhysicalResourceId"] == delete["PhysicalResourceId"]
 
 
-@pytest.mark.parametrize(("name", "pascal", "module", "folder"), [
-    ("secure-parameter", "SecureParameter", "secure_parameter", "secure-parameter"),
-    ("secure_parameter", "SecureParameter", "secure_parameter", "secure-parameter"),
-    ("SecureParameter", "SecureParameter", "secure_parameter", "secure-parameter"),
-    ("dns2", "Dns2", "dns2", "dns2"),
-])
+@pytest.mark.parametrize(
+    ("name", "pascal", "module", "folder"),
+    [
+        ("secure-parameter", "SecureParameter", "secure_parameter", "secure-parameter"),
+        ("secure_parameter", "SecureParameter", "secure_parameter", "secure-parameter"),
+        ("SecureParameter", "SecureParameter", "secure_parameter", "secure-parameter"),
+        ("dns2", "Dns2", "dns2", "dns2"),
+    ],
+)
 def test_a_name_is_spelt_for_each_place(name: str, pascal: str, module: str, folder: str) -> None:
     from cfnkit_tools.scaffold import Names
 
     names = Names(name)
 
     assert (names.pascal, names.module, names.folder, names.resource_type, names.function) == (
-        pascal, module, folder, f"Custom::{pascal}", f"{pascal}Function")
+        pascal,
+        module,
+        folder,
+        f"Custom::{pascal}",
+        f"{pascal}Function",
+    )
 
 
 @pytest.mark.parametrize("name", ["2fa", "secure parameter", "a--b", "x_", "x" * 41, "Custom::Thing"])
 def test_a_bad_name_is_a_usage_error_that_says_what_a_name_is(
-    name: str, cfnkit: Callable[..., Any], tmp_path: Path,
+    name: str,
+    cfnkit: Callable[..., Any],
+    tmp_path: Path,
 ) -> None:
     ran = cfnkit("new", name, "--dir", tmp_path / "out")
 
     assert ran.code == 3
-    assert ran.err == (f"cfnkit: error: {name!r} is not a resource name: use letters and digits, words separated "
-                       "by - or _, starting with a letter, at most 40 characters (for example secure-parameter)\n")
+    assert ran.err == (
+        f"cfnkit: error: {name!r} is not a resource name: use letters and digits, words separated "
+        "by - or _, starting with a letter, at most 40 characters (for example secure-parameter)\n"
+    )
     assert not (tmp_path / "out").exists()
 
 

@@ -6,8 +6,11 @@ import io
 
 from cfnkit_tools.term import Term
 
-ROWS = [("step", "request", "got", "reason"), ("1", "Secrets Create", "SUCCESS", "-"),
-        ("2", "MigrateTask Update", "SUCCESS (!)", "a long reason that is never padded")]
+ROWS = [
+    ("step", "request", "got", "reason"),
+    ("1", "Secrets Create", "SUCCESS", "-"),
+    ("2", "MigrateTask Update", "SUCCESS (!)", "a long reason that is never padded"),
+]
 
 
 class Terminal(io.StringIO):

@@ -40,8 +40,9 @@ class AgentScript:
 class AgentPlayer:
     """Stops every new task of the cluster (or of all clusters) after the current script's delay."""
 
-    def __init__(self, say: Callable[[str], None], cluster: str | None = None,
-                 script: AgentScript | None = None) -> None:
+    def __init__(
+        self, say: Callable[[str], None], cluster: str | None = None, script: AgentScript | None = None
+    ) -> None:
         from .ecs_agent import EcsAgent
 
         self.agent = EcsAgent()
@@ -84,8 +85,10 @@ class AgentPlayer:
         if arn not in self._seen:
             self._seen[arn] = now
             if script:
-                self.say(f"ECS agent (emulated): task {short} RUNNING; it will stop after {script.seconds:g} s "
-                         f"with {script.describe()}")
+                self.say(
+                    f"ECS agent (emulated): task {short} RUNNING; it will stop after {script.seconds:g} s "
+                    f"with {script.describe()}"
+                )
         if script is None or now - self._seen[arn] < script.seconds:
             return
         self._done.add(arn)
@@ -96,5 +99,7 @@ class AgentPlayer:
             self.say(f"ECS agent (emulated): could not stop task {short}: {type(exc).__name__}: {exc}")
             return
         lines = sum(len(v) for v in script.logs.values())
-        self.say(f"ECS agent (emulated): task {short} STOPPED with {script.describe()}; "
-                 f"{lines} log lines written to CloudWatch Logs")
+        self.say(
+            f"ECS agent (emulated): task {short} STOPPED with {script.describe()}; "
+            f"{lines} log lines written to CloudWatch Logs"
+        )

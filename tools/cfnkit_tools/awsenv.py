@@ -40,9 +40,18 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 #: Variables that would point a child at a real account or a profile; removed for moto.
-_REAL_AWS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
-             "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+_REAL_AWS = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+)
 FIXTURE_KEYS = ("region", "clusters", "task_definitions", "secrets", "log_groups", "ecs_agent")
 
 
@@ -57,8 +66,10 @@ def load_fixture(path: str | Path | None) -> dict[str, Any]:
         raise TemplateError(f"fixture {path} must be a JSON object")
     unknown = sorted(set(doc) - set(FIXTURE_KEYS))
     if unknown:
-        guesses = [f"{key} (did you mean {close[0]}?)" if (close := difflib.get_close_matches(key, FIXTURE_KEYS, 1))
-                   else key for key in unknown]
+        guesses = [
+            f"{key} (did you mean {close[0]}?)" if (close := difflib.get_close_matches(key, FIXTURE_KEYS, 1)) else key
+            for key in unknown
+        ]
         raise TemplateError(f"fixture {path}: unknown keys {', '.join(guesses)} (known: {', '.join(FIXTURE_KEYS)})")
     return doc
 

@@ -10,8 +10,23 @@ import yaml
 
 #: Short tag -> the long form's key. GetAtt and Condition are special-cased below.
 _FUNCTIONS = (
-    "And", "Base64", "Cidr", "Equals", "FindInMap", "GetAZs", "If", "ImportValue", "Join", "Not",
-    "Or", "Select", "Split", "Sub", "Transform", "ToJsonString", "Length",
+    "And",
+    "Base64",
+    "Cidr",
+    "Equals",
+    "FindInMap",
+    "GetAZs",
+    "If",
+    "ImportValue",
+    "Join",
+    "Not",
+    "Or",
+    "Select",
+    "Split",
+    "Sub",
+    "Transform",
+    "ToJsonString",
+    "Length",
 )
 
 

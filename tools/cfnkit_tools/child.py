@@ -23,8 +23,17 @@ from typing import Any
 class LocalContext:
     """The Lambda context object, with a real deadline."""
 
-    def __init__(self, *, function_name: str, function_arn: str, memory_mb: int, timeout: float,
-                 log_group: str, log_stream: str, request_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        function_arn: str,
+        memory_mb: int,
+        timeout: float,
+        log_group: str,
+        log_stream: str,
+        request_id: str,
+    ) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = function_arn
@@ -56,8 +65,11 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         module = importlib.import_module(spec["module"])
         handler = getattr(module, spec["attribute"])
     except Exception as exc:
-        return {"error": f"Runtime.ImportModuleError: cannot load {spec['module']}.{spec['attribute']}: "
-                         f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        return {
+            "error": f"Runtime.ImportModuleError: cannot load {spec['module']}.{spec['attribute']}: "
+            f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+        }
     context = LocalContext(
         function_name=spec["function_name"],
         function_arn=spec["function_arn"],

@@ -74,34 +74,67 @@ class Outcome:
 
 
 STEPS = (
-    Step("Secrets Create: resolve the database password (NoEcho)", "Secrets", "Create",
-         "SecretsResolverFunction", "SUCCESS"),
-    Step("MigrateTask Create: the migration runs 6.5 s, longer than the runner's 6 s Lambda timeout allows",
-         "MigrateTask", "Create", "EcsTaskRunnerFunction", "SUCCESS",
-         migration=migration(
-             6.5, 0,
-             "Operations to perform:",
-             "  Apply all migrations: admin, auth, contenttypes, sessions, todo",
-             "Running migrations:",
-             "  Applying todo.0001_initial... OK",
-         ), min_invocations=2),
-    Step("MigrateTask Update to v2: the migration fails", "MigrateTask", "Update",
-         "EcsTaskRunnerFunction", "FAILED", image_tag="v2",
-         migration=migration(
-             2.0, 1,
-             "Running migrations:",
-             "  Applying todo.0002_todoitem_due_date...",
-             "django.db.utils.OperationalError: (1054, \"Unknown column 'due_date' in 'field list'\")",
-         ), reason_has=("exited with code 1", "Unknown column 'due_date'")),
-    Step("MigrateTask Update to v3: the fixed migration succeeds", "MigrateTask", "Update",
-         "EcsTaskRunnerFunction", "SUCCESS", image_tag="v3",
-         migration=migration(
-             2.0, 0,
-             "Running migrations:",
-             "  Applying todo.0002_todoitem_due_date... OK",
-         )),
-    Step("MigrateTask Delete: Delete is not in RunOn, so no task runs", "MigrateTask", "Delete",
-         "EcsTaskRunnerFunction", "SUCCESS", image_tag="v3"),
+    Step(
+        "Secrets Create: resolve the database password (NoEcho)",
+        "Secrets",
+        "Create",
+        "SecretsResolverFunction",
+        "SUCCESS",
+    ),
+    Step(
+        "MigrateTask Create: the migration runs 6.5 s, longer than the runner's 6 s Lambda timeout allows",
+        "MigrateTask",
+        "Create",
+        "EcsTaskRunnerFunction",
+        "SUCCESS",
+        migration=migration(
+            6.5,
+            0,
+            "Operations to perform:",
+            "  Apply all migrations: admin, auth, contenttypes, sessions, todo",
+            "Running migrations:",
+            "  Applying todo.0001_initial... OK",
+        ),
+        min_invocations=2,
+    ),
+    Step(
+        "MigrateTask Update to v2: the migration fails",
+        "MigrateTask",
+        "Update",
+        "EcsTaskRunnerFunction",
+        "FAILED",
+        image_tag="v2",
+        migration=migration(
+            2.0,
+            1,
+            "Running migrations:",
+            "  Applying todo.0002_todoitem_due_date...",
+            "django.db.utils.OperationalError: (1054, \"Unknown column 'due_date' in 'field list'\")",
+        ),
+        reason_has=("exited with code 1", "Unknown column 'due_date'"),
+    ),
+    Step(
+        "MigrateTask Update to v3: the fixed migration succeeds",
+        "MigrateTask",
+        "Update",
+        "EcsTaskRunnerFunction",
+        "SUCCESS",
+        image_tag="v3",
+        migration=migration(
+            2.0,
+            0,
+            "Running migrations:",
+            "  Applying todo.0002_todoitem_due_date... OK",
+        ),
+    ),
+    Step(
+        "MigrateTask Delete: Delete is not in RunOn, so no task runs",
+        "MigrateTask",
+        "Delete",
+        "EcsTaskRunnerFunction",
+        "SUCCESS",
+        image_tag="v3",
+    ),
     Step("Secrets Delete: nothing to clean up", "Secrets", "Delete", "SecretsResolverFunction", "SUCCESS"),
 )
 
@@ -122,13 +155,19 @@ def find_root(start: Path | None = None) -> Path:
         for folder in (candidate, *candidate.parents):
             if (folder / TEMPLATE).is_file() and (folder / STACK).is_file():
                 return folder
-    raise TemplateError(f"cannot find {TEMPLATE} and {STACK}: run the demo inside the cfnkit repository "
-                        "or pass --root")
+    raise TemplateError(f"cannot find {TEMPLATE} and {STACK}: run the demo inside the cfnkit repository or pass --root")
 
 
 class Demo:
-    def __init__(self, root: Path, out: TextIO, err: TextIO | None, runner_timeout: float,
-                 steps: Sequence[Step] = STEPS, show_secrets: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        out: TextIO,
+        err: TextIO | None,
+        runner_timeout: float,
+        steps: Sequence[Step] = STEPS,
+        show_secrets: bool = False,
+    ) -> None:
         self.root = root
         self.steps = tuple(steps)
         self.out = out
@@ -166,16 +205,21 @@ class Demo:
         log_group = resolve(resources["ApplicationLogGroup"]["Properties"]["LogGroupName"])
         secret_id = stack.resolver.parameter("SecretId")
         ec2 = aws.client("ec2")
-        subnets = [s["SubnetId"] for s in ec2.describe_subnets(
-            Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]][:2]
+        subnets = [
+            s["SubnetId"]
+            for s in ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+        ][:2]
         vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-        group = ec2.create_security_group(GroupName=f"{STACK_NAME}-application", Description="todobackend tasks",
-                                          VpcId=vpc)["GroupId"]
-        aws.seed({
-            "clusters": [cluster],
-            "secrets": [{"Name": secret_id, "SecretString": SECRET_VALUE}],
-            "log_groups": [log_group],
-        })
+        group = ec2.create_security_group(
+            GroupName=f"{STACK_NAME}-application", Description="todobackend tasks", VpcId=vpc
+        )["GroupId"]
+        aws.seed(
+            {
+                "clusters": [cluster],
+                "secrets": [{"Name": secret_id, "SecretString": SECRET_VALUE}],
+                "log_groups": [log_group],
+            }
+        )
         self.values.update({"Subnets": ",".join(subnets), "ApplicationSecurityGroup": group})
         for export in ("EcsTaskRunner", "SecretsResolver"):  # what the cfnkit stack exports
             name = f"{stack.resolver.parameter('CfnkitStackName')}-{export}"
@@ -208,11 +252,15 @@ class Demo:
     # -- steps -----------------------------------------------------------------------
 
     def event(self, step: Step) -> dict[str, Any]:
-        values = {**self.values, "ApplicationImageTag": step.image_tag,
-                  "MigrateTaskDefinition": self.task_definitions[step.image_tag]}
+        values = {
+            **self.values,
+            "ApplicationImageTag": step.image_tag,
+            "MigrateTaskDefinition": self.task_definitions[step.image_tag],
+        }
         stack = ConsumerStack.load(self.root / STACK, values)
         event = stack.event(
-            step.request_type, step.logical_id,
+            step.request_type,
+            step.logical_id,
             physical_id=self.physical_ids.get(step.logical_id),
             old_properties=self.properties.get(step.logical_id) if step.request_type == "Update" else None,
         )
@@ -220,14 +268,19 @@ class Demo:
             raise TemplateError(f"the demo left placeholders in {step.logical_id}: {stack.placeholders_in(event)}")
         return event
 
-    def run_step(self, number: int, step: Step, specs: Mapping[str, FunctionSpec], aws: MotoAws,
-                 agent: AgentPlayer) -> Outcome:
+    def run_step(
+        self, number: int, step: Step, specs: Mapping[str, FunctionSpec], aws: MotoAws, agent: AgentPlayer
+    ) -> Outcome:
         spec = specs[step.function]
         timeout = self.runner_timeout if step.function == "EcsTaskRunnerFunction" else None
         runner = LocalLambda(spec, aws, timeout=timeout, on_progress=self._progress)
         print(f"\n[{number}/{len(self.steps)}] {step.title}", file=self.out)
-        print(f"  {step.request_type} {step.logical_id} -> {spec.logical_id} ({spec.handler}, "
-              f"Lambda timeout {runner.timeout:g} s)", file=self.out, flush=True)
+        print(
+            f"  {step.request_type} {step.logical_id} -> {spec.logical_id} ({spec.handler}, "
+            f"Lambda timeout {runner.timeout:g} s)",
+            file=self.out,
+            flush=True,
+        )
         event = self.event(step)
         agent.script = step.migration
         self.step_started = self._last_said = time.monotonic()
@@ -256,8 +309,12 @@ class Demo:
         for line in format_response(invocation.response, self.show_secrets):
             print(f"  {line}", file=self.out)
         verdict = "as expected" if not problems else "NOT as expected: " + "; ".join(problems)
-        print(f"  => {invocation.status or 'no response'} after {invocation.seconds:.1f} s in "
-              f"{len(invocation.hops)} invocation(s): {verdict}", file=self.out, flush=True)
+        print(
+            f"  => {invocation.status or 'no response'} after {invocation.seconds:.1f} s in "
+            f"{len(invocation.hops)} invocation(s): {verdict}",
+            file=self.out,
+            flush=True,
+        )
         return Outcome(step, invocation, not problems, problems)
 
     def _progress(self, progress: Progress) -> None:
@@ -274,23 +331,36 @@ class Demo:
     # -- the whole run ------------------------------------------------------------------
 
     def run(self) -> int:
-        specs = {name: read_function(self.root / TEMPLATE, name) for name in
-                 ("SecretsResolverFunction", "EcsTaskRunnerFunction")}
-        print("cfnkit demo: the todobackend example's custom resources (examples/todobackend/stack.yaml) "
-              "through Create, a failing Update, a good Update and Delete.", file=self.out)
+        specs = {
+            name: read_function(self.root / TEMPLATE, name)
+            for name in ("SecretsResolverFunction", "EcsTaskRunnerFunction")
+        }
+        print(
+            "cfnkit demo: the todobackend example's custom resources (examples/todobackend/stack.yaml) "
+            "through Create, a failing Update, a good Update and Delete.",
+            file=self.out,
+        )
         outcomes: list[Outcome] = []
         with MotoAws() as aws, aws.in_this_process():
             seeded = self.seed(aws)
             print(f"  AWS: an embedded moto server at {aws.endpoint}; no real AWS account is used.", file=self.out)
-            print("  ECS: moto runs no containers. This demo plays the ECS agent: it stops each task after a delay "
-                  "with the exit code the step calls for, and writes the container's log lines to moto's "
-                  "CloudWatch Logs.", file=self.out)
-            print("  Lambda: each invocation is a child process running the real app.handler from functions/ "
-                  "with the core layer; responses are PUT by cfnkit's sender to a local server on 127.0.0.1; "
-                  f"the runner's timeout is {self.runner_timeout:g} s so a long task continues in a new invocation.",
-                  file=self.out)
-            print("  Events: made from the stack by `cfnkit event`'s code (stack name todobackend); "
-                  "seeded in moto from the same stack:", file=self.out)
+            print(
+                "  ECS: moto runs no containers. This demo plays the ECS agent: it stops each task after a delay "
+                "with the exit code the step calls for, and writes the container's log lines to moto's "
+                "CloudWatch Logs.",
+                file=self.out,
+            )
+            print(
+                "  Lambda: each invocation is a child process running the real app.handler from functions/ "
+                "with the core layer; responses are PUT by cfnkit's sender to a local server on 127.0.0.1; "
+                f"the runner's timeout is {self.runner_timeout:g} s so a long task continues in a new invocation.",
+                file=self.out,
+            )
+            print(
+                "  Events: made from the stack by `cfnkit event`'s code (stack name todobackend); "
+                "seeded in moto from the same stack:",
+                file=self.out,
+            )
             for line in seeded:
                 print(f"    - {line}", file=self.out)
             self.out.flush()
@@ -308,12 +378,17 @@ class Demo:
         for number, outcome in enumerate(outcomes, 1):
             body = outcome.invocation.response or {}
             reason = str(body.get("Reason") or "-")
-            rows.append((
-                str(number), f"{outcome.step.logical_id} {outcome.step.request_type}", outcome.step.expected,
-                (outcome.invocation.status or "none") + ("" if outcome.ok else " (!)"),
-                f"{outcome.invocation.seconds:.1f}s", str(len(outcome.invocation.hops)),
-                short_reason(reason),
-            ))
+            rows.append(
+                (
+                    str(number),
+                    f"{outcome.step.logical_id} {outcome.step.request_type}",
+                    outcome.step.expected,
+                    (outcome.invocation.status or "none") + ("" if outcome.ok else " (!)"),
+                    f"{outcome.invocation.seconds:.1f}s",
+                    str(len(outcome.invocation.hops)),
+                    short_reason(reason),
+                )
+            )
         # Aligned; on a terminal the header is bold and the outcome column green or red.
         Term(self.out).table(rows, header=True, styles={3: "status"})
         failed = [o for o in outcomes if not o.ok]

@@ -83,8 +83,12 @@ class EcsAgent:
         """Every task moto knows, optionally of one cluster (name or ARN), in start order."""
         name = cluster.rsplit("/", 1)[-1] if cluster else None
         # Copies: moto's server thread may add a task while we look.
-        return [arn for cluster_name, tasks in list(self.backend.tasks.items()) if name in (None, cluster_name)
-                for arn in list(tasks)]
+        return [
+            arn
+            for cluster_name, tasks in list(self.backend.tasks.items())
+            if name in (None, cluster_name)
+            for arn in list(tasks)
+        ]
 
     def task(self, task_arn: str) -> Any:
         """moto's Task object for an ARN or task id."""
@@ -153,6 +157,7 @@ class EcsAgent:
             backend.create_log_stream(group, stream)
         if lines:
             start = int(time.time() * 1000)
-            backend.put_log_events(group, stream, [{"timestamp": start + i, "message": line}
-                                                   for i, line in enumerate(lines)])
+            backend.put_log_events(
+                group, stream, [{"timestamp": start + i, "message": line} for i, line in enumerate(lines)]
+            )
         return stream

@@ -112,9 +112,7 @@ class ConsumerStack:
             nested, _, output = name.partition(".Outputs.")
             if output:  # a nested cfnkit application's output: <stack>-<App>-<Output>, asked of by output name
                 name = f"{self.resolver.stack_name}-{nested}-{output}"
-            props["ServiceToken"] = (
-                f"arn:aws:lambda:{self.resolver.region}:{self.resolver.account}:function:{name}"
-            )
+            props["ServiceToken"] = f"arn:aws:lambda:{self.resolver.region}:{self.resolver.account}:function:{name}"
         return str(resource["Type"]), stringify(props)
 
     def placeholders_in(self, event: Mapping[str, Any]) -> list[str]:

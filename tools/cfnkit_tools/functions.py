@@ -43,7 +43,8 @@ def read_function(template_path: str | Path, logical_id: str, stack_name: str = 
     resources = template["Resources"]
     resource = resources.get(logical_id)
     functions = sorted(
-        k for k, v in resources.items()
+        k
+        for k, v in resources.items()
         if isinstance(v, Mapping) and v.get("Type") in {"AWS::Serverless::Function", "AWS::Lambda::Function"}
     )
     if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::Serverless::Function":
@@ -80,13 +81,16 @@ def read_function(template_path: str | Path, logical_id: str, stack_name: str = 
         target = layer.get("Ref") if isinstance(layer, Mapping) else None
         layer_resource = resources.get(target) if isinstance(target, str) else None
         if not isinstance(layer_resource, Mapping):
-            notes.append(f"layer {intrinsic_text(layer)} is not a layer of this template, so its code is not "
-                         "loaded; the packages installed with cfnkit (the cfnkit core among them) are importable")
+            notes.append(
+                f"layer {intrinsic_text(layer)} is not a layer of this template, so its code is not "
+                "loaded; the packages installed with cfnkit (the cfnkit core among them) are importable"
+            )
             continue
         content = (layer_resource.get("Properties") or {}).get("ContentUri")
         if not isinstance(content, str):
-            notes.append(f"layer {target}: ContentUri {intrinsic_text(content)} is not a local path, so its code "
-                         "is not loaded")
+            notes.append(
+                f"layer {target}: ContentUri {intrinsic_text(content)} is not a local path, so its code is not loaded"
+            )
             continue
         root = (path.parent / content).resolve()
         # A built layer holds python/; a source folder such as layers/core holds the package itself.
@@ -112,7 +116,7 @@ def read_function(template_path: str | Path, logical_id: str, stack_name: str = 
 def intrinsic_text(value: Any) -> str:
     """A template value as its YAML short form reads (!Ref CoreLayerArn), not as a Python dict."""
     if isinstance(value, Mapping) and len(value) == 1:
-        (name, arg), = value.items()
+        ((name, arg),) = value.items()
         tag = "!" + str(name).removeprefix("Fn::")
         if name == "Fn::GetAtt" and isinstance(arg, list):
             return f"{tag} {'.'.join(str(a) for a in arg)}"

@@ -93,9 +93,11 @@ def _task_definition(event: Mapping[str, Any]) -> str:
 
 
 def subnet_advice(missing: list[str], known: list[str]) -> str:
-    return (f"moto has no subnet {', '.join(missing)}, so RunTask fails locally with InvalidSubnetID.NotFound; "
-            f"use moto's default subnets instead: cfnkit event ... -p Subnets={','.join(known[:2])} "
-            "(or edit NetworkConfiguration.AwsvpcConfiguration.Subnets in the event)")
+    return (
+        f"moto has no subnet {', '.join(missing)}, so RunTask fails locally with InvalidSubnetID.NotFound; "
+        f"use moto's default subnets instead: cfnkit event ... -p Subnets={','.join(known[:2])} "
+        "(or edit NetworkConfiguration.AwsvpcConfiguration.Subnets in the event)"
+    )
 
 
 class _Live:
@@ -217,9 +219,11 @@ class _Invoke:
         placeholders = placeholders_in(event)
         if placeholders:
             name = placeholders[0].strip("<>").removeprefix("import:")
-            self.warning(f"the event still holds placeholders for values only a deploy knows: "
-                         f"{', '.join(placeholders)}; the provider sees them as they are. Set them when making "
-                         f"the event (cfnkit event ... -p {name}=VALUE) or edit the event.")
+            self.warning(
+                f"the event still holds placeholders for values only a deploy knows: "
+                f"{', '.join(placeholders)}; the provider sees them as they are. Set them when making "
+                f"the event (cfnkit event ... -p {name}=VALUE) or edit the event."
+            )
             return
         subnets = event_subnets(event)
         if isinstance(aws, MotoAws) and subnets and aws.network_mode(_task_definition(event)) == "awsvpc":
@@ -247,8 +251,9 @@ class _Invoke:
             if isinstance(aws, MotoAws) and fixture.get("ecs_agent"):
                 stack.enter_context(aws.in_this_process())
                 notice = "ECS agent (emulated): moto runs no containers; tasks stop as the fixture's ecs_agent says"
-                stack.enter_context(AgentPlayer(_first_saying(self.say, notice),
-                                                script=AgentScript.from_fixture(fixture["ecs_agent"])))
+                stack.enter_context(
+                    AgentPlayer(_first_saying(self.say, notice), script=AgentScript.from_fixture(fixture["ecs_agent"]))
+                )
             stack.enter_context(self.human.live("invocation 1  starting"))
             stack.enter_context(self.live)
             result: Invocation = runner.invoke(event)
@@ -268,8 +273,10 @@ class _Invoke:
         if "InvalidSubnetID.NotFound" in reason and self.hints:
             self.hint(self.hints[0])
         if "see CloudWatch Logs group" in reason and not self.args.aws:
-            self.hint("locally that log group does not exist: the function's logs are what "
-                      + ("is shown above" if self.args.logs else "--logs shows"))
+            self.hint(
+                "locally that log group does not exist: the function's logs are what "
+                + ("is shown above" if self.args.logs else "--logs shows")
+            )
         if result.status is None and not self.args.logs:
             self.hint("run again with --logs to see what the function printed")
 

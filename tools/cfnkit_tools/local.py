@@ -146,16 +146,28 @@ class LocalLambda:
                 continuations = hop_dir / "continuations"
                 continuations.mkdir(parents=True)
                 hop_started = time.monotonic()
-                self.on_progress(Progress("hop-start", number, hop_started - started,
-                                          f"invocation {number + 1} started (timeout {self.timeout:g} s)"))
+                self.on_progress(
+                    Progress(
+                        "hop-start",
+                        number,
+                        hop_started - started,
+                        f"invocation {number + 1} started (timeout {self.timeout:g} s)",
+                    )
+                )
                 outcome = self._run_child(hop_event, hop_dir, continuations, number, started)
                 next_events = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(continuations.glob("*.json"))]
                 pending.extend(next_events)
                 answered = len(server.puts) > len(result.responses)
                 result.responses = [put.json() for put in server.puts]
                 if outcome is None:
-                    outcome = "answered" if answered else (
-                        f"handed the wait to invocation {number + 2}" if next_events else "returned without answering"
+                    outcome = (
+                        "answered"
+                        if answered
+                        else (
+                            f"handed the wait to invocation {number + 2}"
+                            if next_events
+                            else "returned without answering"
+                        )
                     )
                 elif answered:
                     outcome = f"answered, then {outcome}"
@@ -166,26 +178,32 @@ class LocalLambda:
             result.seconds = time.monotonic() - started
         return result
 
-    def _run_child(self, event: Mapping[str, Any], hop_dir: Path, continuations: Path, number: int,
-                   started: float) -> str | None:
+    def _run_child(
+        self, event: Mapping[str, Any], hop_dir: Path, continuations: Path, number: int, started: float
+    ) -> str | None:
         event_file = hop_dir / "event.json"
         result_file = hop_dir / "result.json"
         spec_file = hop_dir / "spec.json"
         started_file = hop_dir / "started"
         event_file.write_text(json.dumps(event), encoding="utf-8")
-        spec_file.write_text(json.dumps({
-            "code_dir": str(self.spec.code_dir),
-            "layer_paths": [str(p) for p in self.spec.layer_paths],
-            "module": self.spec.module,
-            "attribute": self.spec.attribute,
-            "function_name": self.spec.function_name,
-            "function_arn": self.function_arn,
-            "memory_mb": self.spec.memory_mb,
-            "timeout": self.timeout,
-            "event_file": str(event_file),
-            "result_file": str(result_file),
-            "started_file": str(started_file),
-        }), encoding="utf-8")
+        spec_file.write_text(
+            json.dumps(
+                {
+                    "code_dir": str(self.spec.code_dir),
+                    "layer_paths": [str(p) for p in self.spec.layer_paths],
+                    "module": self.spec.module,
+                    "attribute": self.spec.attribute,
+                    "function_name": self.spec.function_name,
+                    "function_arn": self.function_arn,
+                    "memory_mb": self.spec.memory_mb,
+                    "timeout": self.timeout,
+                    "event_file": str(event_file),
+                    "result_file": str(result_file),
+                    "started_file": str(started_file),
+                }
+            ),
+            encoding="utf-8",
+        )
         env = self.aws.child_environment(self.base_environment)
         env.update(lambda_environment(self.spec, self.aws.region, self.timeout))
         env[LOCAL_CONTINUATION_ENV] = str(continuations)

@@ -84,7 +84,8 @@ def provider_class(code_dir: Path) -> type[Provider] | None:
                 continue
             module = importlib.import_module(source.stem)
             found.extend(
-                value for value in vars(module).values()
+                value
+                for value in vars(module).values()
                 if inspect.isclass(value) and issubclass(value, Provider) and value.__module__ == module.__name__
             )
     finally:
@@ -100,8 +101,11 @@ def create_physical_id(event: Mapping[str, Any], provider_template: Path | None)
         return replace(default, source="the core's default (no provider template to ask)")
     logical_id = function_for_token(provider_template, request.service_token)
     if logical_id is None:
-        return replace(default, source=f"the core's default ({provider_template} has no function "
-                                       f"{request.service_token.rsplit(':', 1)[-1]})")
+        return replace(
+            default,
+            source=f"the core's default ({provider_template} has no function "
+            f"{request.service_token.rsplit(':', 1)[-1]})",
+        )
     cls = provider_class(read_function(provider_template, logical_id).code_dir)
     own = getattr(cls, "physical_id", None) if cls is not None else None
     if cls is None or not callable(own):
@@ -111,6 +115,8 @@ def create_physical_id(event: Mapping[str, Any], provider_template: Path | None)
             request = replace(request, properties=cls.schema.parse(request.properties))
         physical_id = own(cls(), request)
     except Exception as exc:
-        raise TemplateError(f"{cls.__name__}.physical_id cannot compute the id of {request.logical_id} "
-                            f"({type(exc).__name__}: {exc}); pass --physical-id") from exc
+        raise TemplateError(
+            f"{cls.__name__}.physical_id cannot compute the id of {request.logical_id} "
+            f"({type(exc).__name__}: {exc}); pass --physical-id"
+        ) from exc
     return CreateId(str(physical_id), f"{cls.__name__}.physical_id")

@@ -53,20 +53,26 @@ class Names:
         self.function = f"{self.pascal}Function"
 
     def fill(self, text: str) -> str:
-        return (text.replace("__Pascal__", self.pascal).replace("__module__", self.module)
-                .replace("__folder__", self.folder).replace("__Function__", self.function))
+        return (
+            text.replace("__Pascal__", self.pascal)
+            .replace("__module__", self.module)
+            .replace("__folder__", self.folder)
+            .replace("__Function__", self.function)
+        )
 
 
 def add_parser(commands: Any) -> None:
     """Register `cfnkit new` on the CLI's subcommands."""
     new = commands.add_parser(
-        "new", help="scaffold a provider: function, SAM template, events and tests that pass on the first run",
+        "new",
+        help="scaffold a provider: function, SAM template, events and tests that pass on the first run",
         description="Write a new provider project into DIR (default: NAME in kebab-case): a SAM template on "
-                    "the cfnkit core layer, app.py and the provider module, a consumer stack, Create/Update/"
-                    "Delete events and tests with cfnkit.testing.",
+        "the cfnkit core layer, app.py and the provider module, a consumer stack, Create/Update/"
+        "Delete events and tests with cfnkit.testing.",
     )
-    new.add_argument("name", metavar="NAME",
-                     help="the resource's name, e.g. secure-parameter (Custom::SecureParameter)")
+    new.add_argument(
+        "name", metavar="NAME", help="the resource's name, e.g. secure-parameter (Custom::SecureParameter)"
+    )
     new.add_argument("--dir", "-d", metavar="DIR", help="where to write it (must not exist or be empty)")
 
 
@@ -79,14 +85,17 @@ def run_new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     print(f"Created {names.resource_type} in {target}/:", file=out)
     for path in written:
         print(f"  {path.relative_to(target)}", file=out)
-    print(f"""
+    print(
+        f"""
 Next, in {target}/ (with cfnkit installed in your virtualenv):
   python -m pytest                                  # the provider's tests
   cfnkit invoke {names.function} --event events/create.json
   sam validate --lint && cfn-lint template.yaml stack.yaml
   sam build && sam deploy --guided --capabilities CAPABILITY_IAM \\
       --parameter-overrides CoreLayerArn=<the CoreLayerArn output of the cfnkit stack>
-Then fill in src/{names.module}.py: the guide is docs/guide/writing-a-provider.md.""", file=out)
+Then fill in src/{names.module}.py: the guide is docs/guide/writing-a-provider.md.""",
+        file=out,
+    )
     return 0
 
 
@@ -110,8 +119,9 @@ def generate(names: Names, target: Path) -> list[Path]:
     stack = ConsumerStack.load(target / "stack.yaml")
     old = {"Name": "cfnkit"}
     for request_type, request_id in REQUEST_IDS.items():
-        event = stack.event(request_type, names.pascal, request_id=request_id,
-                            old_properties=old if request_type == "Update" else None)
+        event = stack.event(
+            request_type, names.pascal, request_id=request_id, old_properties=old if request_type == "Update" else None
+        )
         path = target / "events" / f"{request_type.lower()}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")

@@ -50,9 +50,14 @@ class Term:
         self.tty = is_terminal(stream)
         self.colour = wants_colour(stream, environ)
         self.console = Console(
-            file=stream, force_terminal=self.colour, no_color=not self.colour,
+            file=stream,
+            force_terminal=self.colour,
+            no_color=not self.colour,
             color_system="auto" if self.colour else None,
-            highlight=False, markup=False, emoji=False, soft_wrap=True,
+            highlight=False,
+            markup=False,
+            emoji=False,
+            soft_wrap=True,
         )
         self._status: Status | None = None
 
@@ -65,8 +70,13 @@ class Term:
         text = Text.assemble(*((p[0], STYLES.get(p[1], p[1])) if isinstance(p, tuple) else p for p in parts))
         self.console.print(text)
 
-    def table(self, rows: Sequence[Sequence[str]], indent: str = "  ", header: bool = False,
-              styles: Mapping[int, str] | None = None) -> None:
+    def table(
+        self,
+        rows: Sequence[Sequence[str]],
+        indent: str = "  ",
+        header: bool = False,
+        styles: Mapping[int, str] | None = None,
+    ) -> None:
         """Rows with aligned columns (the last column is not padded, so a long value is not wrapped oddly).
 
         styles: column index -> a style for that column; "status" styles a cell by its first

@@ -80,8 +80,9 @@ class SecureParameter(Provider):
         extra = {"KeyId": props["KeyId"]} if props.get("KeyId") else {}
         if props["Description"]:
             extra["Description"] = props["Description"]
-        answer = self.ssm.put_parameter(Name=props["Name"], Value=props["Value"], Type="SecureString",
-                                        **extra, **options)
+        answer = self.ssm.put_parameter(
+            Name=props["Name"], Value=props["Value"], Type="SecureString", **extra, **options
+        )
         return answer["Version"]
 
     def _result(self, request: Request, name: str, version: int) -> Result:

@@ -39,8 +39,11 @@ ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/myapp/db-password"
 @pytest.fixture(autouse=True)
 def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test can reach a real account."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
 
 
@@ -85,19 +88,23 @@ def test_a_create_over_somebody_elses_parameter_fails_and_leaves_it(ssm: SSMClie
     body = answer(ssm, create_event(PROPS, resource_type=TYPE))
 
     assert body["Status"] == "FAILED"
-    assert body["Reason"] == ("Parameter /myapp/db-password already exists and was not created by this resource; "
-                              "choose another Name, or delete the parameter first")
+    assert body["Reason"] == (
+        "Parameter /myapp/db-password already exists and was not created by this resource; "
+        "choose another Name, or delete the parameter first"
+    )
     assert stored(ssm) == ("SecureString", "theirs", 1)
 
 
 def test_update_of_the_value_writes_a_new_version(ssm: SSMClient) -> None:
     answer(ssm, create_event(PROPS, resource_type=TYPE))
 
-    body = answer(ssm, update_event({**PROPS, "Value": "n3w-value-1"}, PROPS, "/myapp/db-password",
-                                    resource_type=TYPE))
+    body = answer(ssm, update_event({**PROPS, "Value": "n3w-value-1"}, PROPS, "/myapp/db-password", resource_type=TYPE))
 
     assert (body["Status"], body["PhysicalResourceId"], body["Data"]["Version"]) == (
-        "SUCCESS", "/myapp/db-password", "2")
+        "SUCCESS",
+        "/myapp/db-password",
+        "2",
+    )
     assert stored(ssm) == ("SecureString", "n3w-value-1", 2)
 
 
@@ -124,16 +131,20 @@ def test_delete_removes_the_parameter_and_succeeds_when_it_is_gone(ssm: SSMClien
 def test_bad_properties_fail_naming_each_problem_never_the_value(ssm: SSMClient) -> None:
     body = answer(ssm, create_event({"Name": "my parameter", "Value": VALUE, "KeyID": "k"}, resource_type=TYPE))
 
-    assert body["Reason"] == ("Invalid properties: KeyID: unknown property (did you mean KeyId?); "
-                              "Name: expected a string matching /?[A-Za-z0-9_.\\-/]+")
+    assert body["Reason"] == (
+        "Invalid properties: KeyID: unknown property (did you mean KeyId?); "
+        "Name: expected a string matching /?[A-Za-z0-9_.\\-/]+"
+    )
 
 
 def test_missing_permissions_at_first_use_are_one_failed_naming_the_action() -> None:
     """The function's role lacks ssm:PutParameter: AWS says so at the first call, and so does the Reason."""
     client = boto3.client("ssm")
-    denied = ("User: arn:aws:sts::123456789012:assumed-role/params-role/params-SecureParameter is not authorized "
-              "to perform: ssm:PutParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter/myapp/"
-              "db-password because no identity-based policy allows the ssm:PutParameter action")
+    denied = (
+        "User: arn:aws:sts::123456789012:assumed-role/params-role/params-SecureParameter is not authorized "
+        "to perform: ssm:PutParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter/myapp/"
+        "db-password because no identity-based policy allows the ssm:PutParameter action"
+    )
     with Stubber(client) as stub:
         stub.add_client_error("put_parameter", "AccessDeniedException", denied, 400)
 
@@ -143,19 +154,23 @@ def test_missing_permissions_at_first_use_are_one_failed_naming_the_action() -> 
     assert body["Reason"] == (
         "AccessDeniedException: An error occurred (AccessDeniedException) when calling the PutParameter "
         f"operation: {denied} (see CloudWatch Logs group /aws/lambda/cfnkit-provider, stream "
-        "2026/01/01/[$LATEST]0123456789abcdef, request 00000000-0000-4000-8000-000000000001)")
+        "2026/01/01/[$LATEST]0123456789abcdef, request 00000000-0000-4000-8000-000000000001)"
+    )
 
 
 def test_an_aws_error_that_quotes_the_value_is_masked(capsys: pytest.CaptureFixture[str]) -> None:
     client = boto3.client("ssm")
     with Stubber(client) as stub:
-        stub.add_client_error("put_parameter", "ValidationException",
-                              f"Value '{VALUE}' at 'value' failed to satisfy constraint", 400)
+        stub.add_client_error(
+            "put_parameter", "ValidationException", f"Value '{VALUE}' at 'value' failed to satisfy constraint", 400
+        )
 
         body = answer(client, create_event(PROPS, resource_type=TYPE))
 
-    assert body["Reason"].startswith("ValidationException: An error occurred (ValidationException) when calling "
-                                     "the PutParameter operation: Value '****' at 'value' failed to satisfy")
+    assert body["Reason"].startswith(
+        "ValidationException: An error occurred (ValidationException) when calling "
+        "the PutParameter operation: Value '****' at 'value' failed to satisfy"
+    )
     out = capsys.readouterr()
     assert "7f3e9b1c" not in body["Reason"] + out.out + out.err
 

@@ -29,8 +29,9 @@ def aws_error(exc: BaseException) -> AwsError | None:
         return None
     error = exc.response.get("Error") or {}
     code, message = error.get("Code"), error.get("Message")
-    return AwsError(code=code if isinstance(code, str) and code else "Unknown",
-                    message=message if isinstance(message, str) else "")
+    return AwsError(
+        code=code if isinstance(code, str) and code else "Unknown", message=message if isinstance(message, str) else ""
+    )
 
 
 def error_code(exc: BaseException) -> str:

@@ -21,7 +21,11 @@ from .schema import Boolean, Integer, Number, String, Type, describe, did_you_me
 
 #: Scalars CloudFormation sends as strings are coerced exactly as a schema would.
 _SCALARS: dict[str, Type] = {
-    "integer": Integer(), "long": Integer(), "float": Number(), "double": Number(), "boolean": Boolean(),
+    "integer": Integer(),
+    "long": Integer(),
+    "float": Number(),
+    "double": Number(),
+    "boolean": Boolean(),
 }
 
 

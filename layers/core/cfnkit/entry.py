@@ -46,8 +46,11 @@ EXAMPLE_TARGET = "topics:Topic"
 _TARGET = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 #: Environment variables whose values are masked in every Reason and log line before
 #: user code runs: an import error quoting a password from the environment stays masked.
-_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|SECRET_KEY|SECRET_ACCESS_KEY|TOKEN|API_KEY|APIKEY|"
-                          r"PRIVATE_KEY|CREDENTIALS?)$", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"(PASSWORD|PASSWD|SECRET|SECRET_KEY|SECRET_ACCESS_KEY|TOKEN|API_KEY|APIKEY|"
+    r"PRIVATE_KEY|CREDENTIALS?)$",
+    re.IGNORECASE,
+)
 _CORE_DIR = str(Path(__file__).resolve().parent)
 
 log = logs.get_logger("entry")
@@ -89,8 +92,12 @@ class _Target:
                     f"there is no module {exc.name} on the function's path; the module must be in the "
                     "function's code folder (CodeUri) or a layer"
                 ) from exc
-            raise self._failure(f"Could not import the provider module {module_name}", exc, where,
-                                hint="add the missing package to the function's requirements.txt") from exc
+            raise self._failure(
+                f"Could not import the provider module {module_name}",
+                exc,
+                where,
+                hint="add the missing package to the function's requirements.txt",
+            ) from exc
         except BaseException as exc:  # SyntaxError, SystemExit, anything raised at import time
             raise self._failure(f"Could not import the provider module {module_name}", exc, where) from exc
         found: Any = module
@@ -138,8 +145,11 @@ def _location(exc: BaseException) -> str:
     """`file:line` of the user's code that raised: the deepest frame outside cfnkit and importlib."""
     if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
         return f"at {_short(exc.filename)}:{exc.lineno}"
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith("<") and not f.filename.startswith(_CORE_DIR)]
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith("<") and not f.filename.startswith(_CORE_DIR)
+    ]
     return f"at {_short(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
 
 
@@ -177,8 +187,10 @@ class _LazyProvider(Provider):
                 # Both public holders of the provider: the handler and its waiter.
                 self._resource.provider = self._loaded
                 self._resource.waiter.provider = self._loaded
-            log.debug("provider loaded", extra={"fields": {"target": self._target.spec,
-                                                            "provider": type(self._loaded).__name__}})
+            log.debug(
+                "provider loaded",
+                extra={"fields": {"target": self._target.spec, "provider": type(self._loaded).__name__}},
+            )
         return self._loaded
 
     @property

@@ -78,21 +78,27 @@ class Responder:
                 body, sent = encode_response(response, oversize_hint=oversize_hint)
             except Exception as exc:  # this request must still get its one answer
                 log.exception("the response could not be encoded")
-                body, sent = encode_response(replace(
-                    response, status=Status.FAILED, data=None,
-                    reason=f"The response could not be encoded ({type(exc).__name__}: {exc})",
-                ))
+                body, sent = encode_response(
+                    replace(
+                        response,
+                        status=Status.FAILED,
+                        data=None,
+                        reason=f"The response could not be encoded ({type(exc).__name__}: {exc})",
+                    )
+                )
             log.info(
                 "sending response",
-                extra={"fields": {
-                    "status": sent.status.value,
-                    "reason": sent.reason,
-                    "physical_id": sent.physical_id,
-                    "data_keys": sorted(str(key) for key in sent.data or {}),
-                    "no_echo": sent.no_echo,
-                    "bytes": len(body),
-                    "by": by,
-                }},
+                extra={
+                    "fields": {
+                        "status": sent.status.value,
+                        "reason": sent.reason,
+                        "physical_id": sent.physical_id,
+                        "data_keys": sorted(str(key) for key in sent.data or {}),
+                        "no_echo": sent.no_echo,
+                        "bytes": len(body),
+                        "by": by,
+                    }
+                },
             )
             try:
                 delivery: Delivery = self.sender.send(self.url, body, deadline=self.deadline)
@@ -121,8 +127,9 @@ class _Watchdog:
         self._fire = fire
         # The watchdog logs with the request's ids: run it in a copy of this context.
         scope = contextvars.copy_context()
-        self._thread = threading.Thread(target=scope.run, args=(self._run, max(0.0, delay)), daemon=True,
-                                        name="cfnkit-watchdog")
+        self._thread = threading.Thread(
+            target=scope.run, args=(self._run, max(0.0, delay)), daemon=True, name="cfnkit-watchdog"
+        )
         self._thread.start()
 
     def _run(self, delay: float) -> None:
@@ -167,8 +174,9 @@ class CustomResource:
         self.deadline_margin = deadline_margin
         self.handoff_margin = handoff_margin
         self.log_level = log_level
-        self.max_hops = max_hops_for(recursive_loop if recursive_loop is not None
-                                     else os.environ.get(RECURSIVE_LOOP_ENV))
+        self.max_hops = max_hops_for(
+            recursive_loop if recursive_loop is not None else os.environ.get(RECURSIVE_LOOP_ENV)
+        )
 
     def __call__(self, event: Any, context: Any) -> None:
         logs.install(self.log_level)
@@ -190,18 +198,22 @@ class CustomResource:
         ):
             log.info(
                 "request received",
-                extra={"fields": {
-                    "resource_type": request.resource_type,
-                    "physical_id": request.physical_id,
-                    "properties": sorted(str(name) for name in request.properties),
-                    "service_timeout": request.service_timeout,
-                }},
+                extra={
+                    "fields": {
+                        "resource_type": request.resource_type,
+                        "physical_id": request.physical_id,
+                        "properties": sorted(str(name) for name in request.properties),
+                        "service_timeout": request.service_timeout,
+                    }
+                },
             )
             responder = Responder(request.response_url, self.sender, budget.send_deadline)
             # The watchdog guards the Lambda deadline and CloudFormation's ServiceTimeout:
             # a provider blocked past either would otherwise answer after nobody listens.
-            watchdog = _Watchdog(budget.watchdog_delay, lambda: responder.respond(
-                request.failed(still_working_reason(budget, context)), by="watchdog"))
+            watchdog = _Watchdog(
+                budget.watchdog_delay,
+                lambda: responder.respond(request.failed(still_working_reason(budget, context)), by="watchdog"),
+            )
             try:
                 self._handle(request, continuation, budget, context, responder)
             except BaseException as exc:  # the last line of defence: always answer
@@ -210,10 +222,12 @@ class CustomResource:
             finally:
                 watchdog.cancel()
 
-    def _budget(self, now: float, remaining: float, request: Request | None = None,
-                continuation: Continuation | None = None) -> Budget:
+    def _budget(
+        self, now: float, remaining: float, request: Request | None = None, continuation: Continuation | None = None
+    ) -> Budget:
         return Budget.start(
-            now, remaining,
+            now,
+            remaining,
             service_timeout=request.service_timeout if request else None,
             started_at=continuation.started_at if continuation else None,
             hop=continuation.hop if continuation else 0,
@@ -224,11 +238,10 @@ class CustomResource:
 
     # -- the request ------------------------------------------------------------
 
-    def _handle(self, request: Request, continuation: Continuation | None, budget: Budget, context: Any,
-                responder: Responder) -> None:
-        if request.request_type is RequestType.DELETE and (request.physical_id or "").startswith(
-            FAILED_CREATE_PREFIX
-        ):
+    def _handle(
+        self, request: Request, continuation: Continuation | None, budget: Budget, context: Any, responder: Responder
+    ) -> None:
+        if request.request_type is RequestType.DELETE and (request.physical_id or "").startswith(FAILED_CREATE_PREFIX):
             log.info("Delete after a failed Create: nothing was created, nothing to delete")
             responder.respond(request.response(Status.SUCCESS, request.physical_id or ""), by="handler")
             return
@@ -292,8 +305,10 @@ def with_properties(request: Request, schema: Schema | None) -> Request:
         try:
             props = schema.parse(request.properties)
         except InvalidProperties as exc:
-            log.warning("Delete with invalid properties; using defaults for them",
-                        extra={"fields": {"problems": [str(p) for p in exc.problems]}})
+            log.warning(
+                "Delete with invalid properties; using defaults for them",
+                extra={"fields": {"problems": [str(p) for p in exc.problems]}},
+            )
             props = schema.parse_lenient(request.properties)
     else:
         props = schema.parse(request.properties)
@@ -321,7 +336,8 @@ def success_response(request: Request, result: Result, provider_name: str) -> Re
     else:
         physical_id = request.physical_id or ""
     problem = (
-        check_physical_id(physical_id) if isinstance(physical_id, str)
+        check_physical_id(physical_id)
+        if isinstance(physical_id, str)
         else f"PhysicalResourceId must be a string, got {type(physical_id).__name__}"
     )
     if problem:

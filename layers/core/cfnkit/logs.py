@@ -261,14 +261,19 @@ class _RedactingSerializer:
 def protect_powertools() -> int:
     """Route every Powertools formatter's output through the redaction; how many were wrapped now."""
     wrapped = 0
-    loggers = [logging.getLogger(), *(v for v in logging.root.manager.loggerDict.values()
-                                      if isinstance(v, logging.Logger))]
+    loggers = [
+        logging.getLogger(),
+        *(v for v in logging.root.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
     for logger in loggers:
         for handler in list(logger.handlers):
             formatter = handler.formatter
             serializer = getattr(formatter, "json_serializer", None)
-            if (type(formatter).__module__.startswith("aws_lambda_powertools") and callable(serializer)
-                    and not isinstance(serializer, _RedactingSerializer)):
+            if (
+                type(formatter).__module__.startswith("aws_lambda_powertools")
+                and callable(serializer)
+                and not isinstance(serializer, _RedactingSerializer)
+            ):
                 formatter.json_serializer = _RedactingSerializer(serializer)  # type: ignore[union-attr]
                 wrapped += 1
     return wrapped

@@ -94,11 +94,26 @@ class Request:
     def failed_create_id(self) -> str:
         return f"{FAILED_CREATE_PREFIX}{self.request_id}"
 
-    def response(self, status: Status, physical_id: str, *, reason: str = "",
-                 data: Mapping[str, Any] | None = None, no_echo: bool = False) -> Response:
+    def response(
+        self,
+        status: Status,
+        physical_id: str,
+        *,
+        reason: str = "",
+        data: Mapping[str, Any] | None = None,
+        no_echo: bool = False,
+    ) -> Response:
         """The answer to this request."""
-        return Response(status, physical_id, self.stack_id, self.request_id, self.logical_id, reason=reason,
-                        data=data, no_echo=no_echo)
+        return Response(
+            status,
+            physical_id,
+            self.stack_id,
+            self.request_id,
+            self.logical_id,
+            reason=reason,
+            data=data,
+            no_echo=no_echo,
+        )
 
     def failed(self, reason: str) -> Response:
         """FAILED: a Create answers with the failed-create marker id, others keep their id."""
@@ -115,9 +130,7 @@ def _str_field(event: Mapping[str, Any], name: str, problems: list[str]) -> str:
     return value
 
 
-def _split_properties(
-    value: Any, name: str, problems: list[str]
-) -> tuple[dict[str, Any], str | None, Any]:
+def _split_properties(value: Any, name: str, problems: list[str]) -> tuple[dict[str, Any], str | None, Any]:
     if value is None:
         return {}, None, None
     if not isinstance(value, Mapping):
@@ -163,9 +176,7 @@ def parse_request(event: Any) -> Request:
         problems.append("ResponseURL must be an http or https URL")
     if "ResourceProperties" not in event:
         problems.append("ResourceProperties must be an object (missing)")
-    props, token, raw_timeout = _split_properties(
-        event.get("ResourceProperties"), "ResourceProperties", problems
-    )
+    props, token, raw_timeout = _split_properties(event.get("ResourceProperties"), "ResourceProperties", problems)
     token = token or (event.get("ServiceToken") if isinstance(event.get("ServiceToken"), str) else None)
     if not token:
         problems.append("ServiceToken must be a non-empty string")
@@ -177,9 +188,7 @@ def parse_request(event: Any) -> Request:
     if request_type is RequestType.UPDATE:
         if "OldResourceProperties" not in event:
             problems.append("OldResourceProperties must be an object (missing)")
-        old_props, _, _ = _split_properties(
-            event.get("OldResourceProperties"), "OldResourceProperties", problems
-        )
+        old_props, _, _ = _split_properties(event.get("OldResourceProperties"), "OldResourceProperties", problems)
     if problems or request_type is None:
         raise MalformedEvent(problems)
     return Request(

@@ -37,44 +37,50 @@ T = TypeVar("T")
 Kind = Literal["throttled", "transient"]
 
 #: Error codes AWS services use for "slow down" (botocore's standard retry mode lists the same family).
-THROTTLING_CODES = frozenset({
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-})
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
+)
 #: Server-side failures that a later attempt may not meet (ECS: ServerException;
 #: Secrets Manager: InternalServiceError).
-TRANSIENT_CODES = frozenset({
-    "ServerException",
-    "InternalServiceError",
-    "InternalFailure",
-    "InternalError",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-})
+TRANSIENT_CODES = frozenset(
+    {
+        "ServerException",
+        "InternalServiceError",
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
 #: botocore's connection-level exceptions (by class name, anywhere in the MRO).
-TRANSIENT_CLASSES = frozenset({
-    "ConnectionError",
-    "ConnectTimeoutError",
-    "ReadTimeoutError",
-    "EndpointConnectionError",
-    "ConnectionClosedError",
-    "HTTPClientError",
-})
+TRANSIENT_CLASSES = frozenset(
+    {
+        "ConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "HTTPClientError",
+    }
+)
 
 
 def _http_status(exc: BaseException) -> int | None:
@@ -132,16 +138,26 @@ class ThrottleRecord:
     kind: str = "throttled"
 
     def to_state(self) -> dict[str, Any]:
-        return {"operation": self.operation, "code": self.code, "since": self.since, "count": self.count,
-                "kind": self.kind}
+        return {
+            "operation": self.operation,
+            "code": self.code,
+            "since": self.since,
+            "count": self.count,
+            "kind": self.kind,
+        }
 
     @classmethod
     def from_state(cls, raw: Any) -> ThrottleRecord | None:
         if not isinstance(raw, Mapping):
             return None
         try:
-            return cls(str(raw["operation"]), str(raw["code"]), float(raw["since"]), int(raw["count"]),
-                       str(raw.get("kind", "throttled")))
+            return cls(
+                str(raw["operation"]),
+                str(raw["code"]),
+                float(raw["since"]),
+                int(raw["count"]),
+                str(raw.get("kind", "throttled")),
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -153,8 +169,9 @@ class ThrottleRecord:
     def merged(self, later: ThrottleRecord) -> ThrottleRecord:
         """This streak continued by `later` (e.g. the retries of a continued invocation)."""
         worst = "throttled" if "throttled" in (self.kind, later.kind) else later.kind
-        return ThrottleRecord(later.operation, later.code, min(self.since, later.since), self.count + later.count,
-                              worst)
+        return ThrottleRecord(
+            later.operation, later.code, min(self.since, later.since), self.count + later.count, worst
+        )
 
     @staticmethod
     def start(operation: str, code: str, kind: str, now: float) -> ThrottleRecord:
@@ -165,12 +182,15 @@ class ThrottleRecord:
         seconds = max(0.0, now - self.since)
         what = "throttling" if self.kind == "throttled" else "failing"
         calls = "call" if self.count == 1 else "calls"
-        return (f"the {service} API was {what} {self.operation} for the last {seconds:.0f} s "
-                f"({self.count} {calls}, last error {self.code})")
+        return (
+            f"the {service} API was {what} {self.operation} for the last {seconds:.0f} s "
+            f"({self.count} {calls}, last error {self.code})"
+        )
 
 
-def note_failure(record: ThrottleRecord | None, operation: str, exc: BaseException, kind: Kind,
-                 now: float) -> ThrottleRecord:
+def note_failure(
+    record: ThrottleRecord | None, operation: str, exc: BaseException, kind: Kind, now: float
+) -> ThrottleRecord:
     code = error_code(exc)
     if record is None:
         return ThrottleRecord.start(operation, code, kind, now)
@@ -222,8 +242,15 @@ def call_with_retry(
             pause = backoff.delay(attempt, rng)
             log.warning(
                 "AWS call failed retryably",
-                extra={"fields": {"operation": operation, "code": record.code, "kind": kind,
-                                  "streak": record.count, "retry_in_s": round(pause, 3)}},
+                extra={
+                    "fields": {
+                        "operation": operation,
+                        "code": record.code,
+                        "kind": kind,
+                        "streak": record.count,
+                        "retry_in_s": round(pause, 3),
+                    }
+                },
             )
             if now + pause >= deadline:
                 raise Throttled(record, now, service) from exc

@@ -245,6 +245,7 @@ class Object(Type):
     fields: Mapping[str, Field]
     #: Checks across fields (e.g. "not both"); each returns problems.
     checks: Sequence[Callable[[Mapping[str, Any]], Iterable[Problem]]] = field(default=())
+
     @property
     def expected(self) -> str:
         return "an object"
@@ -263,8 +264,9 @@ class Object(Type):
             if name not in value or value[name] is None:
                 if spec.required:
                     # A pass-through Json field has no type to name; its description says what is expected.
-                    expected = spec.description if isinstance(spec.type, Json) and spec.description else (
-                        spec.type.expected)
+                    expected = (
+                        spec.description if isinstance(spec.type, Json) and spec.description else (spec.type.expected)
+                    )
                     problems.append(Problem(sub, f"required; expected {expected}"))
                 elif spec.has_default():
                     out[name] = spec.default

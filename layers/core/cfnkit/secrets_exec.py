@@ -53,7 +53,7 @@ EXIT_NOT_FOUND = 127
 _HINTS = {
     "ResourceNotFoundException": "check the name in SECRETS and the task's region",
     "AccessDeniedException": "the task role needs secretsmanager:GetSecretValue on this secret "
-                             "(and kms:Decrypt on its KMS key)",
+    "(and kms:Decrypt on its KMS key)",
     "DecryptionFailure": "the task role needs kms:Decrypt on the secret's KMS key",
     "InvalidRequestException": "the secret may be scheduled for deletion; restore it",
 }
@@ -63,7 +63,6 @@ Exec = Callable[[str, list[str], Mapping[str, str]], object]
 
 class SecretsProblem(Exception):
     """A secret that cannot be loaded; the message names it and never holds a value."""
-
 
 
 def _fetch(client: Any, secret_id: str) -> str:
@@ -96,8 +95,7 @@ def _variables(secret_id: str, string: str) -> dict[str, str]:
         ) from None
     if not isinstance(parsed, dict):
         raise SecretsProblem(
-            f"secret {secret_id} must be a JSON object of NAME: value pairs, but its SecretString is "
-            f"{describe(parsed)}"
+            f"secret {secret_id} must be a JSON object of NAME: value pairs, but its SecretString is {describe(parsed)}"
         )
     bad = [key for key in parsed if not ENV_NAME.fullmatch(key)]
     if bad:

@@ -91,8 +91,15 @@ class HttpSender:
             retryable = status is None or status >= 500 or status in RETRYABLE_STATUS
             log.warning(
                 "response delivery attempt failed",
-                extra={"fields": {"url": safe_url, "status": status, "error": error,
-                                  "attempt": attempt, "will_retry": retryable}},
+                extra={
+                    "fields": {
+                        "url": safe_url,
+                        "status": status,
+                        "error": error,
+                        "attempt": attempt,
+                        "will_retry": retryable,
+                    }
+                },
             )
             if not retryable:
                 break
@@ -130,7 +137,9 @@ class HttpSender:
             return 0, "invalid URL (no host name)"
         if parts.scheme.lower() == "https":
             conn = http.client.HTTPSConnection(
-                host, port, timeout=connect_timeout,
+                host,
+                port,
+                timeout=connect_timeout,
                 context=ssl.create_default_context(),
             )
         elif parts.scheme.lower() == "http":
@@ -148,8 +157,7 @@ class HttpSender:
                 if budget is not None:
                     read_timeout = max(0.01, min(read_timeout, budget - (self.clock.now() - started)))
                 conn.sock.settimeout(read_timeout)
-            conn.request("PUT", target, body=body,
-                         headers={"Content-Type": "", "Content-Length": str(len(body))})
+            conn.request("PUT", target, body=body, headers={"Content-Type": "", "Content-Length": str(len(body))})
             reply = conn.getresponse()
             payload = reply.read(4096)
             # The status and what the body says about it; send() decides what a status means.

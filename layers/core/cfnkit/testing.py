@@ -51,7 +51,6 @@ class FakeClock:
             self._now += seconds
 
 
-
 class ScriptedClock(FakeClock):
     """A FakeClock that runs actions once the waiting has slept past their second.
 
@@ -73,6 +72,7 @@ class ScriptedClock(FakeClock):
         self.actions = [a for a in self.actions if a not in due]
         for _, action in due:
             action()
+
 
 class FakeContext:
     """A Lambda context. Its deadline is real time unless a clock is given."""
@@ -189,8 +189,9 @@ class ResponseServer:
         if tls is not None:
             self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         # A short poll interval makes stop() quick (serve_forever checks for shutdown that often).
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True,
-                                        name="response-server")
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), daemon=True, name="response-server"
+        )
 
     @property
     def port(self) -> int:
@@ -271,8 +272,8 @@ def _event(request_type: str, properties: Mapping[str, Any], options: EventOptio
         "ServiceToken": service_token,
         "ResponseURL": options.get("response_url", "http://127.0.0.1:9/response"),
         "StackId": options.get("stack_id", STACK_ID),
-        "RequestId": options.get("request_id") or _request_id(
-            request_type, logical_id, json.dumps(properties, sort_keys=True, default=str)),
+        "RequestId": options.get("request_id")
+        or _request_id(request_type, logical_id, json.dumps(properties, sort_keys=True, default=str)),
         "LogicalResourceId": logical_id,
         "ResourceType": options.get("resource_type", "Custom::Resource"),
         "ResourceProperties": props,
@@ -284,8 +285,9 @@ def create_event(properties: Mapping[str, Any], **options: Unpack[EventOptions])
     return _event("Create", properties, options)
 
 
-def update_event(properties: Mapping[str, Any], old_properties: Mapping[str, Any], physical_id: str,
-                 **options: Unpack[EventOptions]) -> dict[str, Any]:
+def update_event(
+    properties: Mapping[str, Any], old_properties: Mapping[str, Any], physical_id: str, **options: Unpack[EventOptions]
+) -> dict[str, Any]:
     """An Update event from old_properties to properties of the resource physical_id."""
     event = _event("Update", properties, options)
     event["PhysicalResourceId"] = physical_id

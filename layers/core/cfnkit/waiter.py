@@ -105,8 +105,9 @@ class Waiter:
         self.clock = clock
         self.invoker = invoker
 
-    def wait(self, request: Request, first: Outcome | Continuation, budget: Budget, context: Any,
-             hand_off: HandOff) -> Result | None:
+    def wait(
+        self, request: Request, first: Outcome | Continuation, budget: Budget, context: Any, hand_off: HandOff
+    ) -> Result | None:
         """The Result to answer with; None when the wait was handed to a new invocation.
 
         first: what create/update/delete returned, or the Continuation this invocation
@@ -125,8 +126,9 @@ class Waiter:
                 fix = f"a longer Timeout, or RecursiveLoop Allow and {RECURSIVE_LOOP_ENV}=Allow"
                 log.warning(
                     "a wait this long would need more invocations than Lambda's recursive loop detection allows",
-                    extra={"fields": {"invocations_needed": needed, "invocations_allowed": budget.max_hops + 1,
-                                      "fix": fix}},
+                    extra={
+                        "fields": {"invocations_needed": needed, "invocations_allowed": budget.max_hops + 1, "fix": fix}
+                    },
                 )
         while isinstance(outcome, InProgress):
             check_state(outcome.state)
@@ -151,8 +153,7 @@ class Waiter:
         ):
             raise CfnkitError(f"{name} returned InProgress with an interval that is not a number of seconds")
 
-    def _hand_off(self, request: Request, outcome: InProgress, budget: Budget, context: Any,
-                  hand_off: HandOff) -> None:
+    def _hand_off(self, request: Request, outcome: InProgress, budget: Budget, context: Any, hand_off: HandOff) -> None:
         if budget.hops_exhausted:
             detail = self._cleanup(request, outcome)
             raise ContinuationFailed(self._hops_exhausted(budget) + (f"; {detail}" if detail else ""))
@@ -224,9 +225,14 @@ class LambdaInvoker:
             # The hand-off happens handoff_margin (20 s) before the Lambda deadline and the
             # watchdog cannot answer while it runs: botocore's defaults (60 s read timeout,
             # retries) could outlast the invocation, so bound it well inside that window.
-            self._client = boto3.client("lambda", config=Config(
-                connect_timeout=2, read_timeout=4, retries={"mode": "standard", "total_max_attempts": 2},
-            ))
+            self._client = boto3.client(
+                "lambda",
+                config=Config(
+                    connect_timeout=2,
+                    read_timeout=4,
+                    retries={"mode": "standard", "total_max_attempts": 2},
+                ),
+            )
         reply = self._client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=payload)
         status = reply.get("StatusCode")
         if status != 202:

@@ -64,9 +64,9 @@ def test_the_page_charts_the_report_delay_of_every_run_and_the_cold_starts() -> 
     markdown = tables(results)
 
     assert markdown.count("```mermaid\nxychart-beta\n") == 2
-    delay = markdown[markdown.index('title "Report delay per run'):]
-    bars = delay[delay.index("    bar [") + 9:].split("]")[0].split(", ")
-    line = delay[delay.index("    line [") + 10:].split("]")[0].split(", ")
+    delay = markdown[markdown.index('title "Report delay per run') :]
+    bars = delay[delay.index("    bar [") + 9 :].split("]")[0].split(", ")
+    line = delay[delay.index("    line [") + 10 :].split("]")[0].split(", ")
     assert len(bars) == len(line) == sum(1 for r in short if r["who"] == "cfnkit")
     cfnkit = sorted((r for r in short if r["who"] == "cfnkit"), key=lambda r: r["offset"])
     assert [float(v) for v in line] == [round(r["delay"], 2) for r in cfnkit]
@@ -76,5 +76,13 @@ def test_a_chart_scales_its_axis_to_the_largest_value() -> None:
     from bench.report import chart
 
     assert chart("T", ["a", "b"], "s", [1.0, 2.0], [3.0, 0.5]) == [
-        "```mermaid", "xychart-beta", '    title "T"', '    x-axis ["a", "b"]', '    y-axis "s" 0 --> 3.30',
-        "    bar [1.00, 2.00]", "    line [3.00, 0.50]", "```", ""]
+        "```mermaid",
+        "xychart-beta",
+        '    title "T"',
+        '    x-axis ["a", "b"]',
+        '    y-axis "s" 0 --> 3.30',
+        "    bar [1.00, 2.00]",
+        "    line [3.00, 0.50]",
+        "```",
+        "",
+    ]

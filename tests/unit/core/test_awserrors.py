@@ -13,14 +13,19 @@ def client_error(error: Any) -> ClientError:
     return ClientError({"Error": error} if error is not None else {}, "RunTask")  # type: ignore[typeddict-item]
 
 
-@pytest.mark.parametrize(("error", "read"), [
-    ({"Code": "ClusterNotFoundException", "Message": "Cluster not found."},
-     AwsError("ClusterNotFoundException", "Cluster not found.")),
-    ({"Code": "AccessDeniedException"}, AwsError("AccessDeniedException", "")),
-    ({"Message": "no code"}, AwsError("Unknown", "no code")),
-    ({"Code": "", "Message": 3}, AwsError("Unknown", "")),
-    (None, AwsError("Unknown", "")),
-])
+@pytest.mark.parametrize(
+    ("error", "read"),
+    [
+        (
+            {"Code": "ClusterNotFoundException", "Message": "Cluster not found."},
+            AwsError("ClusterNotFoundException", "Cluster not found."),
+        ),
+        ({"Code": "AccessDeniedException"}, AwsError("AccessDeniedException", "")),
+        ({"Message": "no code"}, AwsError("Unknown", "no code")),
+        ({"Code": "", "Message": 3}, AwsError("Unknown", "")),
+        (None, AwsError("Unknown", "")),
+    ],
+)
 def test_a_client_error_gives_its_code_and_message(error: Any, read: AwsError) -> None:
     assert aws_error(client_error(error)) == read
     assert error_code(client_error(error)) == read.code

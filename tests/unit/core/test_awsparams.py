@@ -23,53 +23,82 @@ def problems(properties: dict[str, Any], **kwargs: Any) -> list[str]:
 
 
 def test_run_task_parameters_are_cased_and_coerced_by_the_service_model() -> None:
-    params = api_params("ecs", "RunTask", {
-        "Cluster": "main",
-        "TaskDefinition": "migrate:3",
-        "Count": "2",
-        "EnableExecuteCommand": "true",
-        "LaunchType": "FARGATE",
-        "NetworkConfiguration": {"AwsvpcConfiguration": {
-            "Subnets": ["subnet-1", "subnet-2"], "SecurityGroups": ["sg-1"], "AssignPublicIp": "DISABLED",
-        }},
-        "Overrides": {"ContainerOverrides": [{
-            "Name": "app", "Command": ["python", "manage.py", "migrate"], "Memory": "512",
-            "Environment": [{"Name": "DEBUG", "Value": "0"}],
-        }]},
-        "Tags": [{"Key": "team", "Value": "core"}],
-    })
+    params = api_params(
+        "ecs",
+        "RunTask",
+        {
+            "Cluster": "main",
+            "TaskDefinition": "migrate:3",
+            "Count": "2",
+            "EnableExecuteCommand": "true",
+            "LaunchType": "FARGATE",
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": {
+                    "Subnets": ["subnet-1", "subnet-2"],
+                    "SecurityGroups": ["sg-1"],
+                    "AssignPublicIp": "DISABLED",
+                }
+            },
+            "Overrides": {
+                "ContainerOverrides": [
+                    {
+                        "Name": "app",
+                        "Command": ["python", "manage.py", "migrate"],
+                        "Memory": "512",
+                        "Environment": [{"Name": "DEBUG", "Value": "0"}],
+                    }
+                ]
+            },
+            "Tags": [{"Key": "team", "Value": "core"}],
+        },
+    )
     assert params == {
         "cluster": "main",
         "taskDefinition": "migrate:3",
         "count": 2,
         "enableExecuteCommand": True,
         "launchType": "FARGATE",
-        "networkConfiguration": {"awsvpcConfiguration": {
-            "subnets": ["subnet-1", "subnet-2"], "securityGroups": ["sg-1"], "assignPublicIp": "DISABLED",
-        }},
-        "overrides": {"containerOverrides": [{
-            "name": "app", "command": ["python", "manage.py", "migrate"], "memory": 512,
-            "environment": [{"name": "DEBUG", "value": "0"}],
-        }]},
+        "networkConfiguration": {
+            "awsvpcConfiguration": {
+                "subnets": ["subnet-1", "subnet-2"],
+                "securityGroups": ["sg-1"],
+                "assignPublicIp": "DISABLED",
+            }
+        },
+        "overrides": {
+            "containerOverrides": [
+                {
+                    "name": "app",
+                    "command": ["python", "manage.py", "migrate"],
+                    "memory": 512,
+                    "environment": [{"name": "DEBUG", "value": "0"}],
+                }
+            ]
+        },
         "tags": [{"key": "team", "value": "core"}],
     }
 
 
 def test_unknown_nested_key_has_its_path_and_a_did_you_mean() -> None:
-    assert problems({"TaskDefinition": "td", "NetworkConfiguration": {"AwsvpcConfiguration": {
-        "Subnet": ["s"]}}}) == [
+    assert problems({"TaskDefinition": "td", "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnet": ["s"]}}}) == [
         "NetworkConfiguration.AwsvpcConfiguration.Subnet: unknown property (did you mean Subnets?)",
         "NetworkConfiguration.AwsvpcConfiguration.Subnets: required; expected a list",
     ]
 
 
 def test_wrong_types_are_reported_with_paths_never_values() -> None:
-    found = problems({
-        "TaskDefinition": "td", "Count": CANARY, "EnableExecuteCommand": CANARY, "LaunchType": CANARY,
-        "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": CANARY}},
-        "Overrides": {"ContainerOverrides": [{"Cpu": [CANARY]}]}, "Tags": {"Key": "k"},
-        "PlacementConstraints": [CANARY],
-    })
+    found = problems(
+        {
+            "TaskDefinition": "td",
+            "Count": CANARY,
+            "EnableExecuteCommand": CANARY,
+            "LaunchType": CANARY,
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": CANARY}},
+            "Overrides": {"ContainerOverrides": [{"Cpu": [CANARY]}]},
+            "Tags": {"Key": "k"},
+            "PlacementConstraints": [CANARY],
+        }
+    )
     assert found == [
         "Count: expected an integer, got a string",
         "EnableExecuteCommand: expected a boolean (true or false), got a string",
@@ -87,7 +116,8 @@ def test_allowed_limits_the_top_level_names() -> None:
         "Cluster: unknown property",
     ]
     assert api_params("ecs", "RunTask", {"TaskDefinition": "td"}, allowed={"TaskDefinition"}) == {
-        "taskDefinition": "td"}
+        "taskDefinition": "td"
+    }
 
 
 def test_required_members_outside_allowed_are_not_demanded() -> None:
@@ -102,15 +132,30 @@ def test_path_prefixes_every_problem() -> None:
 
 def test_maps_floats_numbers_and_passthrough_shapes() -> None:
     assert api_params("ecs", "TagResource", {"ResourceArn": "arn", "Tags": [{"Key": "k", "Value": 5}]}) == {
-        "resourceArn": "arn", "tags": [{"key": "k", "value": "5"}]}
-    assert api_params("sqs", "SendMessage", {
-        "QueueUrl": "u", "MessageBody": "b",
+        "resourceArn": "arn",
+        "tags": [{"key": "k", "value": "5"}],
+    }
+    assert api_params(
+        "sqs",
+        "SendMessage",
+        {
+            "QueueUrl": "u",
+            "MessageBody": "b",
+            "MessageAttributes": {"Attr": {"DataType": "Binary", "BinaryValue": b"\x00"}},
+        },
+    ) == {
+        "QueueUrl": "u",
+        "MessageBody": "b",
         "MessageAttributes": {"Attr": {"DataType": "Binary", "BinaryValue": b"\x00"}},
-    }) == {"QueueUrl": "u", "MessageBody": "b",
-           "MessageAttributes": {"Attr": {"DataType": "Binary", "BinaryValue": b"\x00"}}}
-    assert api_params("cloudwatch", "PutMetricData", {
-        "Namespace": "n", "MetricData": [{"MetricName": "m", "Value": "1.5", "Values": [2, 3.5]}],
-    }) == {"Namespace": "n", "MetricData": [{"MetricName": "m", "Value": 1.5, "Values": [2.0, 3.5]}]}
+    }
+    assert api_params(
+        "cloudwatch",
+        "PutMetricData",
+        {
+            "Namespace": "n",
+            "MetricData": [{"MetricName": "m", "Value": "1.5", "Values": [2, 3.5]}],
+        },
+    ) == {"Namespace": "n", "MetricData": [{"MetricName": "m", "Value": 1.5, "Values": [2.0, 3.5]}]}
 
 
 def test_map_and_float_type_errors() -> None:
@@ -118,8 +163,14 @@ def test_map_and_float_type_errors() -> None:
         api_params("sqs", "SendMessage", {"QueueUrl": "u", "MessageBody": "b", "MessageAttributes": ["x"]})
     assert caught.value.reason() == "Invalid properties: MessageAttributes: expected an object, got a list"
     with pytest.raises(InvalidProperties) as caught:
-        api_params("cloudwatch", "PutMetricData", {"Namespace": "n", "MetricData": [
-            {"MetricName": "m", "Value": "high", "Dimensions": "d", "StorageResolution": True}]})
+        api_params(
+            "cloudwatch",
+            "PutMetricData",
+            {
+                "Namespace": "n",
+                "MetricData": [{"MetricName": "m", "Value": "high", "Dimensions": "d", "StorageResolution": True}],
+            },
+        )
     assert [str(p) for p in caught.value.problems] == [
         "MetricData[0].Value: expected a number, got a string",
         "MetricData[0].Dimensions: expected a list, got a string",
@@ -135,8 +186,11 @@ def test_top_level_must_be_an_object() -> None:
 
 def test_structure_and_map_shapes_describe_themselves_when_required() -> None:
     with pytest.raises(InvalidProperties) as caught:
-        api_params("ecs", "CreateService", {"ServiceName": "s", "DeploymentConfiguration": {
-            "DeploymentCircuitBreaker": {"Enable": "yes"}}})
+        api_params(
+            "ecs",
+            "CreateService",
+            {"ServiceName": "s", "DeploymentConfiguration": {"DeploymentCircuitBreaker": {"Enable": "yes"}}},
+        )
     assert [str(p) for p in caught.value.problems] == [
         "DeploymentConfiguration.DeploymentCircuitBreaker.Rollback: required; expected a boolean (true or false)",
     ]
@@ -144,11 +198,13 @@ def test_structure_and_map_shapes_describe_themselves_when_required() -> None:
 
 def test_native_json_types_pass_and_wrong_ones_are_named() -> None:
     assert api_params("ecs", "RunTask", {"TaskDefinition": "td", "Count": 2, "EnableExecuteCommand": True}) == {
-        "taskDefinition": "td", "count": 2, "enableExecuteCommand": True}
+        "taskDefinition": "td",
+        "count": 2,
+        "enableExecuteCommand": True,
+    }
     assert problems({"TaskDefinition": "td", "Cluster": ["c"]}) == ["Cluster: expected a string, got a list"]
     with pytest.raises(InvalidProperties) as caught:
-        api_params("cloudwatch", "PutMetricData", {"Namespace": "n", "MetricData": [{"MetricName": "m",
-                                                                                      "Value": [1]}]})
+        api_params("cloudwatch", "PutMetricData", {"Namespace": "n", "MetricData": [{"MetricName": "m", "Value": [1]}]})
     assert caught.value.reason() == "Invalid properties: MetricData[0].Value: expected a number, got a list"
 
 
@@ -159,7 +215,9 @@ def test_missing_required_members_name_their_shape() -> None:
     with pytest.raises(InvalidProperties) as caught:
         api_params("resourcegroupstaggingapi", "TagResources", {})
     assert [str(p) for p in caught.value.problems] == [
-        "ResourceARNList: required; expected a list", "Tags: required; expected an object"]
+        "ResourceARNList: required; expected a list",
+        "Tags: required; expected an object",
+    ]
     with pytest.raises(InvalidProperties) as caught:
         api_params("sqs", "SendMessage", {"MessageBody": "b"})
     assert [str(p) for p in caught.value.problems] == ["QueueUrl: required; expected a string"]
@@ -168,8 +226,11 @@ def test_missing_required_members_name_their_shape() -> None:
 def test_numbers_python_cannot_hold_are_problems_not_crashes() -> None:
     assert problems({"TaskDefinition": "td", "Count": "9" * 5000}) == ["Count: expected an integer, got a string"]
     with pytest.raises(InvalidProperties) as caught:
-        api_params("cloudwatch", "PutMetricData", {"Namespace": "n", "MetricData": [
-            {"MetricName": "m", "Value": "inf", "Values": [10**400, "nan"]}]})
+        api_params(
+            "cloudwatch",
+            "PutMetricData",
+            {"Namespace": "n", "MetricData": [{"MetricName": "m", "Value": "inf", "Values": [10**400, "nan"]}]},
+        )
     assert [str(p) for p in caught.value.problems] == [
         "MetricData[0].Value: expected a number, got a string",
         "MetricData[0].Values[0]: expected a number, got a number out of range",

@@ -39,8 +39,18 @@ TABLE = [
     ("remaining", "service", "ago", "provider", "answer", "reserve", "handoff", "limit", "watchdog", "lambda_first"),
     TABLE,
 )
-def test_timing_rules(remaining: float, service: int | None, ago: float, provider: float | None, answer: float,
-                      reserve: float, handoff: float, limit: float, watchdog: float, lambda_first: bool) -> None:
+def test_timing_rules(
+    remaining: float,
+    service: int | None,
+    ago: float,
+    provider: float | None,
+    answer: float,
+    reserve: float,
+    handoff: float,
+    limit: float,
+    watchdog: float,
+    lambda_first: bool,
+) -> None:
     budget = Budget.start(NOW, remaining, service_timeout=service, started_at=NOW - ago)
     assert budget.answer_margin == pytest.approx(answer)
     assert budget.send_deadline == pytest.approx(NOW + remaining - reserve)
@@ -63,9 +73,16 @@ def test_hand_off_when_less_than_the_margin_remains_after_the_pause() -> None:
     assert budget.hand_off_now(remaining_now=24.9, pause=10.0)
 
 
-@pytest.mark.parametrize(("interval", "until_deadline", "pause"), [
-    (30.0, 100.0, 30.0), (30.0, 20.0, 20.0), (30.0, -5.0, 0.0), (-1.0, 100.0, 0.0), (0.25, 100.0, 0.25),
-])
+@pytest.mark.parametrize(
+    ("interval", "until_deadline", "pause"),
+    [
+        (30.0, 100.0, 30.0),
+        (30.0, 20.0, 20.0),
+        (30.0, -5.0, 0.0),
+        (-1.0, 100.0, 0.0),
+        (0.25, 100.0, 0.25),
+    ],
+)
 def test_the_pause_is_the_interval_cut_at_the_deadline(interval: float, until_deadline: float, pause: float) -> None:
     assert Budget.start(NOW, 900.0).pause(interval, NOW, NOW + until_deadline) == pause
 
@@ -77,8 +94,10 @@ def test_hops_are_limited(hop: int, exhausted: bool) -> None:
     assert budget.hops_exhausted is exhausted
 
 
-@pytest.mark.parametrize(("setting", "hops"), [("Allow", MAX_HOPS), (" ALLOW ", MAX_HOPS), ("Terminate", 14),
-                                              (None, 14), ("", 14), ("yes", 14)])
+@pytest.mark.parametrize(
+    ("setting", "hops"),
+    [("Allow", MAX_HOPS), (" ALLOW ", MAX_HOPS), ("Terminate", 14), (None, 14), ("", 14), ("yes", 14)],
+)
 def test_only_recursive_loop_allow_lifts_the_loop_limit(setting: str | None, hops: int) -> None:
     assert max_hops_for(setting) == hops
 
@@ -111,9 +130,17 @@ class Millis:
         return self.value
 
 
-@pytest.mark.parametrize(("context", "seconds"), [
-    (Millis(1500), 1.5), (Millis(0), 0.0), (Millis(-20), 0.0), (Millis(None), DEFAULT_REMAINING_S),
-    (Millis("soon"), DEFAULT_REMAINING_S), (object(), DEFAULT_REMAINING_S), (None, DEFAULT_REMAINING_S),
-])
+@pytest.mark.parametrize(
+    ("context", "seconds"),
+    [
+        (Millis(1500), 1.5),
+        (Millis(0), 0.0),
+        (Millis(-20), 0.0),
+        (Millis(None), DEFAULT_REMAINING_S),
+        (Millis("soon"), DEFAULT_REMAINING_S),
+        (object(), DEFAULT_REMAINING_S),
+        (None, DEFAULT_REMAINING_S),
+    ],
+)
 def test_remaining_seconds_never_fails(context: Any, seconds: float) -> None:
     assert remaining_seconds(context) == seconds

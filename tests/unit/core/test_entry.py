@@ -22,8 +22,10 @@ from cfnkit.protocol import parse_request
 from cfnkit.sender import Delivery
 from cfnkit.testing import FakeClock, FakeContext, RecordingSender, create_event, delete_event, update_event
 
-WHERE = ("see CloudWatch Logs group /aws/lambda/cfnkit-provider, stream 2026/01/01/[$LATEST]0123456789abcdef, "
-         "request 00000000-0000-4000-8000-000000000001")
+WHERE = (
+    "see CloudWatch Logs group /aws/lambda/cfnkit-provider, stream 2026/01/01/[$LATEST]0123456789abcdef, "
+    "request 00000000-0000-4000-8000-000000000001"
+)
 
 GOOD = """
     from cfnkit import Provider, Result
@@ -51,8 +53,9 @@ def module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable
         sys.modules.pop(name, None)
 
 
-def run(target_handler: Callable[[Any, Any], None], event: dict[str, Any] | None = None,
-        timeout: float = 900.0) -> dict[str, Any]:
+def run(
+    target_handler: Callable[[Any, Any], None], event: dict[str, Any] | None = None, timeout: float = 900.0
+) -> dict[str, Any]:
     sender = target_handler.sender  # type: ignore[attr-defined]
     target_handler(event or create_event({"Name": "orders"}), FakeContext(timeout=timeout))
     return sender.only  # type: ignore[no-any-return]
@@ -69,7 +72,10 @@ def test_a_named_provider_answers_success(module: Callable[[str], str]) -> None:
     body = run(protected(f"{module(GOOD)}:Topic"))
 
     assert (body["Status"], body["PhysicalResourceId"], body["Data"]) == (
-        "SUCCESS", "orders", {"Arn": "arn:example:topic/orders"})
+        "SUCCESS",
+        "orders",
+        {"Arn": "arn:example:topic/orders"},
+    )
 
 
 def test_serve_builds_the_same_protected_handler(module: Callable[[str], str]) -> None:
@@ -92,8 +98,9 @@ def test_an_import_error_is_one_failed_naming_the_file_and_line(module: Callable
     body = run(protected(f"{name}:Topic"))
 
     assert body["Status"] == "FAILED"
-    assert body["Reason"] == (f"Could not import the provider module {name}: KeyError: 'TABLE_NAME' "
-                              f"(at {name}.py:3; {WHERE})")
+    assert body["Reason"] == (
+        f"Could not import the provider module {name}: KeyError: 'TABLE_NAME' (at {name}.py:3; {WHERE})"
+    )
     assert body["PhysicalResourceId"] == f"cfnkit-failed-create-{body['RequestId']}"
 
 
@@ -105,7 +112,8 @@ def test_a_missing_dependency_says_where_and_what_to_add(module: Callable[[str],
     assert body["Reason"] == (
         f"Could not import the provider module {name}: ModuleNotFoundError: No module named "
         f"'cfnkit_no_such_dependency' (at {name}.py:1; add the missing package to the function's "
-        f"requirements.txt; {WHERE})")
+        f"requirements.txt; {WHERE})"
+    )
 
 
 def test_a_provider_module_that_is_not_there_is_named(module: Callable[[str], str]) -> None:
@@ -114,7 +122,8 @@ def test_a_provider_module_that_is_not_there_is_named(module: Callable[[str], st
     assert body["Reason"] == (
         "Could not import the provider module no_such_provider_module (serve()'s target is "
         "no_such_provider_module:Topic): there is no module no_such_provider_module on the function's path; "
-        "the module must be in the function's code folder (CodeUri) or a layer")
+        "the module must be in the function's code folder (CodeUri) or a layer"
+    )
 
 
 def test_a_syntax_error_names_the_line(module: Callable[[str], str]) -> None:
@@ -149,8 +158,10 @@ def test_a_constructor_error_is_one_failed_naming_the_provider(module: Callable[
 
     body = run(protected(f"{name}:Topic"))
 
-    assert body["Reason"] == (f"Could not create the provider {name}:Topic: KeyError: 'CFNKIT_TEST_NO_SUCH_VARIABLE' "
-                              f"(at {name}.py:6; {WHERE})")
+    assert body["Reason"] == (
+        f"Could not create the provider {name}:Topic: KeyError: 'CFNKIT_TEST_NO_SUCH_VARIABLE' "
+        f"(at {name}.py:6; {WHERE})"
+    )
 
 
 def test_a_provider_error_in_the_constructor_is_the_authors_words(module: Callable[[str], str]) -> None:
@@ -163,12 +174,15 @@ def test_a_provider_error_in_the_constructor_is_the_authors_words(module: Callab
 
     body = run(protected(f"{name}:build"))
 
-    assert body["Reason"] == (f"Could not create the provider {name}:build: set TABLE_NAME on the function "
-                              f"(at {name}.py:4)")
+    assert body["Reason"] == (
+        f"Could not create the provider {name}:build: set TABLE_NAME on the function (at {name}.py:4)"
+    )
 
 
 def test_an_import_error_quoting_a_secret_from_the_environment_is_masked(
-    module: Callable[[str], str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    module: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     password = "hunter2-0d5f4e61"  # the canary
     monkeypatch.setenv("DB_PASSWORD", password)
@@ -179,8 +193,10 @@ def test_an_import_error_quoting_a_secret_from_the_environment_is_masked(
 
     body = run(protected(f"{name}:Topic", log_level="DEBUG"))
 
-    assert body["Reason"] == (f"Could not import the provider module {name}: ConnectionError: cannot log in to db "
-                              f"with **** (at {name}.py:2; {WHERE})")
+    assert body["Reason"] == (
+        f"Could not import the provider module {name}: ConnectionError: cannot log in to db "
+        f"with **** (at {name}.py:2; {WHERE})"
+    )
     out = capsys.readouterr()
     assert "Could not import the provider module" in out.out  # the traceback was logged ...
     assert "0d5f4e61" not in out.out + out.err  # ... without the value
@@ -214,12 +230,15 @@ def test_a_target_that_is_not_callable_is_refused(module: Callable[[str], str]) 
 def test_a_malformed_target_is_explained(target: str) -> None:
     body = run(protected(target))
 
-    assert body["Reason"] == (f"serve()'s target is {target!r}, which does not name a provider: expected "
-                              "module:attribute, for example topics:Topic (the class Topic in topics.py)")
+    assert body["Reason"] == (
+        f"serve()'s target is {target!r}, which does not name a provider: expected "
+        "module:attribute, for example topics:Topic (the class Topic in topics.py)"
+    )
 
 
 def test_the_environment_handler_runs_the_provider_the_variable_names(
-    module: Callable[[str], str], monkeypatch: pytest.MonkeyPatch,
+    module: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(PROVIDER_ENV, f" {module(GOOD)}:Topic ")
 
@@ -228,10 +247,14 @@ def test_the_environment_handler_runs_the_provider_the_variable_names(
     assert (body["Status"], body["Data"]) == ("SUCCESS", {"Arn": "arn:example:topic/orders"})
 
 
-@pytest.mark.parametrize("event", [create_event({}), update_event({}, {}, "orders"), delete_event({}, "orders")],
-                         ids=["Create", "Update", "Delete"])
+@pytest.mark.parametrize(
+    "event",
+    [create_event({}), update_event({}, {}, "orders"), delete_event({}, "orders")],
+    ids=["Create", "Update", "Delete"],
+)
 def test_the_environment_handler_without_the_variable_says_how_to_set_it(
-    event: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+    event: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(PROVIDER_ENV, raising=False)
 
@@ -239,7 +262,8 @@ def test_the_environment_handler_without_the_variable_says_how_to_set_it(
 
     assert body["Reason"] == (
         "CFNKIT_PROVIDER is not set: the handler cfnkit.entry.handler runs the provider it names. "
-        "Set the function's environment variable CFNKIT_PROVIDER to module:attribute, for example topics:Topic")
+        "Set the function's environment variable CFNKIT_PROVIDER to module:attribute, for example topics:Topic"
+    )
 
 
 def test_the_module_level_handler_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -308,8 +332,9 @@ def test_the_schema_of_the_loaded_provider_is_applied(module: Callable[[str], st
 
     body = run(protected(f"{name}:Topic"), create_event({"Nmae": "orders"}))
 
-    assert body["Reason"] == ("Invalid properties: Nmae: unknown property (did you mean Name?); "
-                              "Name: required; expected a non-empty string")
+    assert body["Reason"] == (
+        "Invalid properties: Nmae: unknown property (did you mean Name?); Name: required; expected a non-empty string"
+    )
 
 
 def test_the_delete_after_a_failed_create_needs_no_provider(module: Callable[[str], str]) -> None:
@@ -323,7 +348,8 @@ def test_the_delete_after_a_failed_create_needs_no_provider(module: Callable[[st
 
 
 def test_a_failed_import_is_tried_again_on_the_next_request(
-    module: Callable[[str], str], monkeypatch: pytest.MonkeyPatch,
+    module: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name = module("""
         import os
@@ -386,8 +412,10 @@ def test_an_import_that_blocks_is_answered_by_the_watchdog(module: Callable[[str
         del sys.modules["cfnkit_test_release"]
 
     # The late "no Topic in the module" answer of the import that finished is dropped.
-    assert sender.only["Reason"] == ("The function was still working 0.1 s before its Lambda timeout; answering "
-                                     f"FAILED now so the stack does not wait ({WHERE})")
+    assert sender.only["Reason"] == (
+        "The function was still working 0.1 s before its Lambda timeout; answering "
+        f"FAILED now so the stack does not wait ({WHERE})"
+    )
 
 
 class Recording(Provider):
@@ -428,9 +456,15 @@ def test_the_stand_in_forwards_every_call_to_one_loaded_provider(monkeypatch: py
     stand_in = _LazyProvider(_Target("cfnkit_test_recording:build", "test"), WHERE)
     request = parse_request(create_event({}))
 
-    outcomes = [stand_in.create(request), stand_in.update(request), stand_in.delete(request),
-                stand_in.poll(request, {}), stand_in.on_timeout(request, {}), stand_in.timeout(request),
-                stand_in.schema]
+    outcomes = [
+        stand_in.create(request),
+        stand_in.update(request),
+        stand_in.delete(request),
+        stand_in.poll(request, {}),
+        stand_in.on_timeout(request, {}),
+        stand_in.timeout(request),
+        stand_in.schema,
+    ]
 
     assert outcomes == [InProgress({"n": 1}), Result(), Result(), Result(), "cleaned", 60.0, None]
     assert len(built) == 1

@@ -77,7 +77,8 @@ class Recorder(Provider):
 def run(provider: Provider, event: Any, context: Any = None, **kwargs: Any) -> RecordingSender:
     sender = RecordingSender()
     result = CustomResource(provider, sender=sender, clock=FakeClock(), **kwargs)(
-        event, FakeContext() if context is None else context)
+        event, FakeContext() if context is None else context
+    )
     assert result is None
     return sender
 
@@ -95,12 +96,19 @@ DEFAULT_ID = "demo-stack-Resource-" + hashlib.sha256(f"{STACK_ID}\x1fResource".e
 
 # -- success ----------------------------------------------------------------------
 
+
 def test_create_success_has_the_deterministic_default_id_and_data() -> None:
     provider = Recorder(Result(data={"Arn": "arn:x"}))
     sender = run(provider, CREATE)
     assert sender.only == {
-        "Status": "SUCCESS", "Reason": "", "PhysicalResourceId": DEFAULT_ID, "StackId": STACK_ID,
-        "RequestId": "req-create", "LogicalResourceId": "Resource", "NoEcho": False, "Data": {"Arn": "arn:x"},
+        "Status": "SUCCESS",
+        "Reason": "",
+        "PhysicalResourceId": DEFAULT_ID,
+        "StackId": STACK_ID,
+        "RequestId": "req-create",
+        "LogicalResourceId": "Resource",
+        "NoEcho": False,
+        "Data": {"Arn": "arn:x"},
     }
     assert sender.sent[0][0] == CREATE["ResponseURL"]
     kind, request = provider.calls[0]
@@ -167,6 +175,7 @@ def test_delete_with_properties_a_schema_rejects_still_calls_the_provider() -> N
 
 # -- failures -------------------------------------------------------------------------
 
+
 def test_provider_error_message_is_the_whole_reason() -> None:
     sender = run(Recorder(error=ProviderError("the cluster main does not exist")), CREATE)
     assert answer(sender) == ("FAILED", "the cluster main does not exist", "cfnkit-failed-create-req-create")
@@ -179,15 +188,13 @@ def test_failed_update_keeps_the_current_id() -> None:
 
 def test_unexpected_exception_names_type_message_and_where_the_logs_are() -> None:
     sender = run(Recorder(error=KeyError("Cluster")), CREATE)
-    assert answer(sender) == (
-        "FAILED", f"KeyError: 'Cluster' ({LOGS})", "cfnkit-failed-create-req-create")
+    assert answer(sender) == ("FAILED", f"KeyError: 'Cluster' ({LOGS})", "cfnkit-failed-create-req-create")
 
 
 def test_unexpected_exception_without_a_context_says_see_the_logs() -> None:
     sender = RecordingSender()
     CustomResource(Recorder(error=ValueError("boom")), sender=sender, clock=FakeClock())(CREATE, None)
-    assert answer(sender) == (
-        "FAILED", "ValueError: boom (see the function's logs)", "cfnkit-failed-create-req-create")
+    assert answer(sender) == ("FAILED", "ValueError: boom (see the function's logs)", "cfnkit-failed-create-req-create")
 
 
 def test_base_exception_from_the_provider_still_gets_one_answer() -> None:
@@ -221,28 +228,37 @@ def test_provider_returning_something_else_gets_failed(outcome: Any) -> None:
             return outcome
 
     assert answer(run(Sloppy(), CREATE)) == (
-        "FAILED", f"Sloppy returned {type(outcome).__name__}, expected Result or InProgress",
-        "cfnkit-failed-create-req-create")
+        "FAILED",
+        f"Sloppy returned {type(outcome).__name__}, expected Result or InProgress",
+        "cfnkit-failed-create-req-create",
+    )
 
 
 def test_physical_id_over_1_kb_fails() -> None:
     sender = run(Recorder(Result(physical_id="x" * 1025)), CREATE)
     assert answer(sender) == (
-        "FAILED", "Recorder returned an invalid id: PhysicalResourceId is 1025 bytes; the limit is 1024",
-        "cfnkit-failed-create-req-create")
+        "FAILED",
+        "Recorder returned an invalid id: PhysicalResourceId is 1025 bytes; the limit is 1024",
+        "cfnkit-failed-create-req-create",
+    )
 
 
 def test_empty_physical_id_fails_and_update_keeps_the_old_id() -> None:
     sender = run(Recorder(Result(physical_id="")), UPDATE)
-    assert answer(sender) == ("FAILED", "Recorder returned an invalid id: PhysicalResourceId must not be empty",
-                              "phys-1")
+    assert answer(sender) == (
+        "FAILED",
+        "Recorder returned an invalid id: PhysicalResourceId must not be empty",
+        "phys-1",
+    )
 
 
 def test_non_string_physical_id_fails() -> None:
     sender = run(Recorder(Result(physical_id=42)), CREATE)  # type: ignore[arg-type]
     assert answer(sender) == (
-        "FAILED", "Recorder returned an invalid id: PhysicalResourceId must be a string, got int",
-        "cfnkit-failed-create-req-create")
+        "FAILED",
+        "Recorder returned an invalid id: PhysicalResourceId must be a string, got int",
+        "cfnkit-failed-create-req-create",
+    )
 
 
 def json_error(data: Mapping[str, Any]) -> str:
@@ -257,13 +273,19 @@ def json_error(data: Mapping[str, Any]) -> str:
 def test_data_that_is_not_json_fails(data: dict[str, Any]) -> None:
     sender = run(Recorder(Result(data=data)), CREATE)
     assert answer(sender) == (
-        "FAILED", f"Recorder returned Data that is not JSON: {json_error(data)}", "cfnkit-failed-create-req-create")
+        "FAILED",
+        f"Recorder returned Data that is not JSON: {json_error(data)}",
+        "cfnkit-failed-create-req-create",
+    )
 
 
 def test_data_that_is_not_an_object_fails() -> None:
     sender = run(Recorder(Result(data=[1, 2], no_echo=True)), CREATE)  # type: ignore[arg-type]
     assert answer(sender) == (
-        "FAILED", "Recorder returned Data that is not an object (list)", "cfnkit-failed-create-req-create")
+        "FAILED",
+        "Recorder returned Data that is not an object (list)",
+        "cfnkit-failed-create-req-create",
+    )
 
 
 def test_data_too_large_fails_listing_keys_and_the_hint_but_keeps_the_created_id() -> None:
@@ -278,6 +300,7 @@ def test_data_too_large_fails_listing_keys_and_the_hint_but_keeps_the_created_id
 
 # -- failed Create marker ----------------------------------------------------------------
 
+
 def test_delete_of_a_failed_create_succeeds_without_calling_the_provider() -> None:
     failed = answer(run(Recorder(error=ProviderError("no")), CREATE))
     provider = Recorder(error=AssertionError("must not be called"))
@@ -288,6 +311,7 @@ def test_delete_of_a_failed_create_succeeds_without_calling_the_provider() -> No
 
 # -- malformed events -------------------------------------------------------------------------
 
+
 def test_malformed_event_with_a_usable_url_gets_failed() -> None:
     event = create_event({}, request_id="req-m")
     event["RequestType"] = "Replace"
@@ -297,9 +321,12 @@ def test_malformed_event_with_a_usable_url_gets_failed() -> None:
     assert sender.only == {
         "Status": "FAILED",
         "Reason": "Malformed custom resource event: RequestType must be one of Create, Update, Delete; "
-                  "LogicalResourceId must be a non-empty string (missing)",
-        "PhysicalResourceId": "cfnkit-failed-create-req-m", "StackId": STACK_ID, "RequestId": "req-m",
-        "LogicalResourceId": "", "NoEcho": False,
+        "LogicalResourceId must be a non-empty string (missing)",
+        "PhysicalResourceId": "cfnkit-failed-create-req-m",
+        "StackId": STACK_ID,
+        "RequestId": "req-m",
+        "LogicalResourceId": "",
+        "NoEcho": False,
     }
     assert provider.calls == []
 
@@ -308,7 +335,10 @@ def test_malformed_update_answers_with_its_physical_id() -> None:
     event = update_event({}, {}, "phys-1", request_id="req-m")
     del event["OldResourceProperties"]
     assert answer(run(Recorder(), event)) == (
-        "FAILED", "Malformed custom resource event: OldResourceProperties must be an object (missing)", "phys-1")
+        "FAILED",
+        "Malformed custom resource event: OldResourceProperties must be an object (missing)",
+        "phys-1",
+    )
 
 
 def test_malformed_event_without_ids_still_answers() -> None:
@@ -317,10 +347,17 @@ def test_malformed_event_without_ids_still_answers() -> None:
     assert sender.only["PhysicalResourceId"] == "cfnkit-failed-create-unknown-request"
 
 
-@pytest.mark.parametrize("event", [
-    None, [], "Create", {}, {"RequestType": "Create", "ResponseURL": 7},
-    {"RequestType": "Create", "ResponseURL": "file:///etc/passwd"},
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        None,
+        [],
+        "Create",
+        {},
+        {"RequestType": "Create", "ResponseURL": 7},
+        {"RequestType": "Create", "ResponseURL": "file:///etc/passwd"},
+    ],
+)
 def test_malformed_event_without_a_usable_url_is_only_logged(event: Any) -> None:
     assert run(Recorder(), event).sent == []
 
@@ -328,11 +365,14 @@ def test_malformed_event_without_a_usable_url_is_only_logged(event: Any) -> None
 def test_malformed_continuation_gets_failed() -> None:
     event = {**CREATE, "CfnkitContinuation": {"state": [], "started_at": "x", "hop": 1}}
     assert answer(run(Recorder(), event)) == (
-        "FAILED", "Malformed custom resource event: CfnkitContinuation must hold state, started_at and hop",
-        "cfnkit-failed-create-req-create")
+        "FAILED",
+        "Malformed custom resource event: CfnkitContinuation must hold state, started_at and hop",
+        "cfnkit-failed-create-req-create",
+    )
 
 
 # -- delivery ------------------------------------------------------------------------------
+
 
 def test_a_sender_that_raises_does_not_make_the_handler_raise() -> None:
     class Broken:
@@ -355,6 +395,7 @@ def test_an_undelivered_response_is_not_resent() -> None:
 
 
 # -- the watchdog ----------------------------------------------------------------------------
+
 
 class Blocking(Provider):
     """Blocks until the watchdog has answered, then returns a Result."""
@@ -382,8 +423,7 @@ class SignallingSender(RecordingSender):
         return delivery
 
 
-@pytest.mark.parametrize(("event", "physical_id"), [(CREATE, "cfnkit-failed-create-req-create"),
-                                                    (UPDATE, "phys-1")])
+@pytest.mark.parametrize(("event", "physical_id"), [(CREATE, "cfnkit-failed-create-req-create"), (UPDATE, "phys-1")])
 def test_a_blocking_provider_gets_exactly_one_failed_before_the_deadline(
     event: dict[str, Any], physical_id: str
 ) -> None:
@@ -420,8 +460,9 @@ class DeadlineSpy(RecordingSender):
 @pytest.mark.parametrize(("timeout", "reserve"), [(60.0, 0.2), (3.0, 0.075), (1.0, 0.025)])
 def test_the_watchdog_answer_has_time_left_to_be_delivered(timeout: float, reserve: float) -> None:
     clock, sender = FakeClock(), DeadlineSpy()
-    CustomResource(Recorder(), sender=sender, clock=clock, deadline_margin=5.0)(CREATE, FakeContext(timeout,
-                                                                                                    clock=clock))
+    CustomResource(Recorder(), sender=sender, clock=clock, deadline_margin=5.0)(
+        CREATE, FakeContext(timeout, clock=clock)
+    )
     margin = min(5.0, timeout * 0.1)
     assert sender.deadlines == [pytest.approx(clock.now() + timeout - reserve)]
     assert sender.deadlines[0] is not None
@@ -430,8 +471,9 @@ def test_the_watchdog_answer_has_time_left_to_be_delivered(timeout: float, reser
 
 def test_a_malformed_event_answer_keeps_the_same_reserve_before_a_short_deadline() -> None:
     clock, sender = FakeClock(), DeadlineSpy()
-    CustomResource(Recorder(), sender=sender, clock=clock)({**CREATE, "RequestType": "Nope"},
-                                                          FakeContext(1.0, clock=clock))
+    CustomResource(Recorder(), sender=sender, clock=clock)(
+        {**CREATE, "RequestType": "Nope"}, FakeContext(1.0, clock=clock)
+    )
     assert sender.only["Status"] == "FAILED"
     # The watchdog's reserve (a quarter of its 0.1 s margin), not a fixed 0.2 s.
     assert sender.deadlines == [pytest.approx(clock.now() + 1.0 - 0.025)]
@@ -473,8 +515,10 @@ def test_a_response_that_cannot_be_encoded_is_answered_failed() -> None:
     broken = Response(Status.SUCCESS, "p", STACK_ID, "req", "Res", data={"Handle": object()})
     assert Responder("http://127.0.0.1:9/r", sender, deadline=0.0).respond(broken, by="handler")
     assert answer(sender) == (
-        "FAILED", "The response could not be encoded (TypeError: Object of type object is not JSON serializable)",
-        "p")
+        "FAILED",
+        "The response could not be encoded (TypeError: Object of type object is not JSON serializable)",
+        "p",
+    )
     assert "Data" not in sender.only
 
 

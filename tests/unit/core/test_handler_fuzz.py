@@ -16,8 +16,19 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=12,
 )
-FIELDS = ["RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId", "ResourceType",
-          "ResourceProperties", "OldResourceProperties", "PhysicalResourceId", "ServiceToken", "CfnkitContinuation"]
+FIELDS = [
+    "RequestType",
+    "ResponseURL",
+    "StackId",
+    "RequestId",
+    "LogicalResourceId",
+    "ResourceType",
+    "ResourceProperties",
+    "OldResourceProperties",
+    "PhysicalResourceId",
+    "ServiceToken",
+    "CfnkitContinuation",
+]
 field_values = st.one_of(
     json_values,
     st.sampled_from(["Create", "Update", "Delete", "create", ""]),
@@ -127,8 +138,9 @@ def test_a_failed_create_always_answers_with_a_reason_within_4096_bytes(
 ) -> None:
     clock = FakeClock()
     sender = RecordingSender()
-    handler = CustomResource(Refuses(message), sender=sender, clock=clock, invoker=RecordingInvoker(),
-                             log_level="CRITICAL")
+    handler = CustomResource(
+        Refuses(message), sender=sender, clock=clock, invoker=RecordingInvoker(), log_level="CRITICAL"
+    )
     handler(create_event({}, stack_id=stack_id, logical_id=logical_id), FakeContext(900.0, clock=clock))
     body = sender.only
     assert len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()) <= MAX_BODY_BYTES

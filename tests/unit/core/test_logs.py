@@ -37,8 +37,9 @@ def lines(capfd: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines()]
 
 
-def test_handler_logs_json_lines_with_the_request_ids(capfd: pytest.CaptureFixture[str],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_handler_logs_json_lines_with_the_request_ids(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
 
@@ -52,11 +53,17 @@ def test_handler_logs_json_lines_with_the_request_ids(capfd: pytest.CaptureFixtu
     CustomResource(Ok(), sender=RecordingSender(), clock=FakeClock())(event, FakeContext())
     found = lines(capfd)
     assert [(line["logger"], line["message"]) for line in found] == [
-        ("cfnkit.handler", "request received"), ("cfnkit.mine", "working"), ("cfnkit.handler", "sending response"),
+        ("cfnkit.handler", "request received"),
+        ("cfnkit.mine", "working"),
+        ("cfnkit.handler", "sending response"),
     ]
     for line in found:
         assert (line["cfn_request_id"], line["logical_id"], line["request_type"], line["hop"]) == (
-            "req-7", "Resource", "Create", 0)
+            "req-7",
+            "Resource",
+            "Create",
+            0,
+        )
         assert line["stack_id"] == event["StackId"]
         assert line["level"] == "INFO"
         # Powertools' key names and timestamp format for the fields both log.
@@ -102,7 +109,8 @@ def test_secrets_and_url_queries_are_masked_in_a_foreign_logger(stream: io.Strin
     logging.getLogger("somebody.else").warning("put %s with %r", URL, {"password": CANARY})
     text = stream.getvalue()
     assert text == (
-        "somebody.else WARNING put https://bucket.s3.amazonaws.com/stack/req?**** with {'password': '****'}\n")
+        "somebody.else WARNING put https://bucket.s3.amazonaws.com/stack/req?**** with {'password': '****'}\n"
+    )
 
 
 def test_url_queries_are_masked_in_our_logger(capfd: pytest.CaptureFixture[str]) -> None:
@@ -149,6 +157,7 @@ def test_install_pins_body_loggers_to_info() -> None:
 def test_exception_tracebacks_are_redacted_and_kept(capfd: pytest.CaptureFixture[str], stream: io.StringIO) -> None:
     redactor.add(CANARY)
     capfd.readouterr()
+
     def fail() -> None:
         raise ValueError(f"bad password {CANARY}")
 
@@ -206,7 +215,8 @@ def test_redactor_prefers_the_longest_secret_and_clears() -> None:
 def test_strip_and_hide_query() -> None:
     assert strip_query(URL) == "https://bucket.s3.amazonaws.com/stack/req"
     assert hide_query("cannot PUT /stack/req?X-Amz-Signature=deadbeefcafe&X-Amz-Expires=7200", URL) == (
-        "cannot PUT /stack/req?****")
+        "cannot PUT /stack/req?****"
+    )
     assert hide_query("no query here", "http://h/p") == "no query here"
 
 
@@ -242,8 +252,15 @@ def test_json_formatter_formats_a_record_that_still_has_exc_info() -> None:
     except KeyError:
         import sys
 
-        record = logging.makeLogRecord({"name": "cfnkit.t", "levelno": logging.ERROR, "levelname": "ERROR",
-                                        "msg": "boom", "exc_info": sys.exc_info()})
+        record = logging.makeLogRecord(
+            {
+                "name": "cfnkit.t",
+                "levelno": logging.ERROR,
+                "levelname": "ERROR",
+                "msg": "boom",
+                "exc_info": sys.exc_info(),
+            }
+        )
     line = json.loads(logs.JsonFormatter().format(record))
     assert line["exception"].endswith("KeyError: '****'")
     assert CANARY not in json.dumps(line)
@@ -253,18 +270,36 @@ def test_json_lines_stay_valid_when_secrets_look_like_json_literals(capfd: pytes
     logs.install()
     redactor.add_value({"Flag": "true", "Port": 5432, "Word": "null", "Id": "7731"})
     capfd.readouterr()
-    get_logger("t").info("port 5432", extra={"fields": {"ok": True, "none": None, "port": 5432, "ids": (7731, 1),
-                                                         "5432": "key", "other": {1, 2}, "obj": ValueError("5432")}})
+    get_logger("t").info(
+        "port 5432",
+        extra={
+            "fields": {
+                "ok": True,
+                "none": None,
+                "port": 5432,
+                "ids": (7731, 1),
+                "5432": "key",
+                "other": {1, 2},
+                "obj": ValueError("5432"),
+            }
+        },
+    )
     out, _ = capfd.readouterr()
     line = json.loads(out)
     assert (line["message"], line["ok"], line["none"], line["port"], line["ids"]) == (
-        "port ****", True, None, "****", ["****", 1])
+        "port ****",
+        True,
+        None,
+        "****",
+        ["****", 1],
+    )
     assert (line["****"], line["other"], line["obj"]) == ("key", [1, 2], "****")
     assert line["level"] == "INFO"
 
 
-def test_an_unknown_log_level_falls_back_to_info(monkeypatch: pytest.MonkeyPatch,
-                                                 capfd: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_log_level_falls_back_to_info(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("CFNKIT_LOG_LEVEL", "verbose")
     capfd.readouterr()
     assert logs.install().level == logging.INFO
@@ -287,8 +322,12 @@ def test_a_handler_with_a_misspelt_log_level_still_answers(monkeypatch: pytest.M
 def test_fields_never_replace_the_standard_keys(capfd: pytest.CaptureFixture[str]) -> None:
     logs.install()
     capfd.readouterr()
-    get_logger("t").info("real", extra={"fields": {"level": "fake", "message": "fake", "logger": "x",
-                                                   "timestamp": "0", "service": "x", "own": 1}})
+    get_logger("t").info(
+        "real",
+        extra={
+            "fields": {"level": "fake", "message": "fake", "logger": "x", "timestamp": "0", "service": "x", "own": 1}
+        },
+    )
     line = lines(capfd)[0]
     assert (line["level"], line["message"], line["logger"], line["own"]) == ("INFO", "real", "cfnkit.t", 1)
     assert line["timestamp"] != "0"
@@ -357,7 +396,8 @@ def test_without_a_lambda_context_there_is_no_function_request_id(monkeypatch: p
 
 
 def test_the_xray_trace_id_is_the_root_of_the_trace_header_as_powertools_logs_it(
-    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     logs.install()
     monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
@@ -383,8 +423,9 @@ def test_the_service_is_powertools_service_name_then_the_function_name(monkeypat
 
 def test_a_structured_message_keeps_its_shape_and_loses_its_secrets(stream: io.StringIO) -> None:
     redactor.add(CANARY)
-    record = logging.getLogger("plain").makeRecord("plain", logging.INFO, "f", 1,
-                                                   {"password": CANARY, "n": [1, CANARY]}, None, None)
+    record = logging.getLogger("plain").makeRecord(
+        "plain", logging.INFO, "f", 1, {"password": CANARY, "n": [1, CANARY]}, None, None
+    )
 
     assert record.msg == {"password": "****", "n": [1, "****"]}
 
@@ -417,15 +458,17 @@ def run_fresh(code: str, **env: str) -> tuple[list[dict[str, Any]], str]:
 
     environment = {name: value for name, value in os.environ.items() if name != "CFNKIT_LOG_LEVEL"}
     environment.update(PYTHONPATH=os.pathsep.join(sys.path), **env)
-    done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
-                          check=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True, timeout=60
+    )
     return [json.loads(line) for line in done.stdout.splitlines()], done.stderr
 
 
 def test_install_redacts_every_logger_suppresses_bodies_and_writes_json_to_stdout() -> None:
     lines_out, err = run_fresh(FRESH)
     assert [(line["logger"], line["level"], line["message"]) for line in lines_out] == [
-        ("cfnkit.x", "INFO", "hello ****")]
+        ("cfnkit.x", "INFO", "hello ****")
+    ]
     assert err.splitlines()[:2] == [f"botocore.parsers DEBUG {SUPPRESSED}", "other WARNING token=****"]
     assert "RuntimeError: refused ****" in err
     assert "s3cr3t" not in err
@@ -480,7 +523,11 @@ def test_a_logged_event_keeps_its_service_settings_and_masks_every_other_propert
     get_logger("t").info("event", extra={"fields": {"event": event, "not_an_event": {"RequestType": "Create"}}})
     (line,) = lines(capfd)
     assert line["event"]["ResourceProperties"] == {
-        "ServiceToken": event["ServiceToken"], "Password": MASK, "Size": MASK, "ServiceTimeout": "60"}
+        "ServiceToken": event["ServiceToken"],
+        "Password": MASK,
+        "Size": MASK,
+        "ServiceTimeout": "60",
+    }
     assert line["event"]["OldResourceProperties"] == {"ServiceToken": event["ServiceToken"], "Password": MASK}
     assert line["event"]["PhysicalResourceId"] == "id-1"
     assert line["not_an_event"] == {"RequestType": "Create"}  # without a ResponseURL it is not an event

@@ -49,8 +49,13 @@ NO_ECHO = "NoEchoCanary9902-ñ'value"
 FORMS = {
     form
     for value in (SECRET, NO_ECHO)
-    for form in (value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
-                 repr(value)[1:-1], repr(value.encode())[2:-1])
+    for form in (
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        repr(value)[1:-1],
+        repr(value.encode())[2:-1],
+    )
 } | {"SecretCanary4417", "NoEchoCanary9902"}
 
 
@@ -145,10 +150,22 @@ def props(mode: str) -> dict[str, Any]:
 def paths(server: ResponseServer) -> list[tuple[str, Callable[[], None]]]:
     clock = FakeClock()
 
-    def call(event: Any, *, timeout: float = 900.0, invoker: RecordingInvoker | None = None,
-             sender: Any = None, provider: Provider | None = None, context: Any = None) -> None:
-        handler = CustomResource(provider or Canary(), sender=sender or HttpSender(clock=clock), clock=clock,
-                                 invoker=invoker or RecordingInvoker(), deadline_margin=0.3)
+    def call(
+        event: Any,
+        *,
+        timeout: float = 900.0,
+        invoker: RecordingInvoker | None = None,
+        sender: Any = None,
+        provider: Provider | None = None,
+        context: Any = None,
+    ) -> None:
+        handler = CustomResource(
+            provider or Canary(),
+            sender=sender or HttpSender(clock=clock),
+            clock=clock,
+            invoker=invoker or RecordingInvoker(),
+            deadline_margin=0.3,
+        )
         handler(event, context or FakeContext(timeout, clock=clock))
 
     url = server.url
@@ -162,7 +179,8 @@ def paths(server: ResponseServer) -> list[tuple[str, Callable[[], None]]]:
     def watchdog() -> None:
         release = threading.Event()
         CustomResource(Canary(release), sender=SignallingSender(release), deadline_margin=0.3)(
-            create_event(props("block"), response_url=url), FakeContext(timeout=1.0))
+            create_event(props("block"), response_url=url), FakeContext(timeout=1.0)
+        )
 
     def failing_delivery() -> None:
         server.fail_next(1, 500)
@@ -188,8 +206,14 @@ def paths(server: ResponseServer) -> list[tuple[str, Callable[[], None]]]:
         ("wait timeout", lambda: call(create_event(props("wait-timeout"), response_url=url))),
         ("hand off", hand_off),
         ("continued", lambda: call(handed[0])),
-        ("invoke fails", lambda: call(create_event(props("wait-long"), response_url=url), timeout=60.0,
-                                      invoker=RecordingInvoker(error=RuntimeError(f"denied {SECRET}")))),
+        (
+            "invoke fails",
+            lambda: call(
+                create_event(props("wait-long"), response_url=url),
+                timeout=60.0,
+                invoker=RecordingInvoker(error=RuntimeError(f"denied {SECRET}")),
+            ),
+        ),
         ("delivery retried", failing_delivery),
         ("botocore", with_botocore),
         ("watchdog", watchdog),

@@ -36,11 +36,28 @@ def test_import_cfnkit_loads_no_heavy_or_optional_module() -> None:
         "import sys, json, logging, re, dataclasses; before = set(sys.modules); import cfnkit; "
         "print(' '.join(sorted(set(sys.modules) - before)))"
     )
-    loaded = set(subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(CORE)}, check=True,
-                                capture_output=True, text=True).stdout.split())
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], env={"PYTHONPATH": str(CORE)}, check=True, capture_output=True, text=True
+        ).stdout.split()
+    )
     assert {"cfnkit", "cfnkit.handler"} <= loaded
-    heavy = {"cfnkit.schema", "cfnkit.awsparams", "cfnkit.testing", "botocore", "boto3", "difflib", "hashlib",
-             "random", "tempfile", "datetime", "http.client", "ssl", "uuid", "urllib.parse"}
+    heavy = {
+        "cfnkit.schema",
+        "cfnkit.awsparams",
+        "cfnkit.testing",
+        "botocore",
+        "boto3",
+        "difflib",
+        "hashlib",
+        "random",
+        "tempfile",
+        "datetime",
+        "http.client",
+        "ssl",
+        "uuid",
+        "urllib.parse",
+    }
     assert loaded & heavy == set()
 
 

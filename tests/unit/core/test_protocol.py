@@ -158,10 +158,18 @@ def test_a_default_physical_id_can_follow_a_property() -> None:
     assert follows == request(request_id="r9").default_physical_id("prod/db")
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    ("as is", "as is"), ("", ""), (3, "3"), (2.5, "2.5"), (True, "true"), (None, "null"),
-    ({"a": [1, "é"]}, '{"a":[1,"é"]}'),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("as is", "as is"),
+        ("", ""),
+        (3, "3"),
+        (2.5, "2.5"),
+        (True, "true"),
+        (None, "null"),
+        ({"a": [1, "é"]}, '{"a":[1,"é"]}'),
+    ],
+)
 def test_as_text_keeps_strings_and_writes_other_values_as_compact_json(value: object, text: str) -> None:
     assert as_text(value) == text
 
@@ -211,8 +219,11 @@ def test_cut_utf8_with_less_room_than_the_marker_keeps_only_the_head() -> None:
 
 def response(**changes: Any) -> Response:
     base: dict[str, Any] = {
-        "status": Status.SUCCESS, "physical_id": "id-1", "stack_id": STACK_ID,
-        "request_id": "r1", "logical_id": "Db",
+        "status": Status.SUCCESS,
+        "physical_id": "id-1",
+        "stack_id": STACK_ID,
+        "request_id": "r1",
+        "logical_id": "Db",
     }
     return Response(**{**base, **changes})
 
@@ -220,8 +231,13 @@ def response(**changes: Any) -> Response:
 def test_document_has_every_protocol_field_and_no_data_when_empty() -> None:
     body, sent = encode_response(response(no_echo=True))
     assert json.loads(body) == {
-        "Status": "SUCCESS", "Reason": "", "PhysicalResourceId": "id-1", "StackId": STACK_ID,
-        "RequestId": "r1", "LogicalResourceId": "Db", "NoEcho": True,
+        "Status": "SUCCESS",
+        "Reason": "",
+        "PhysicalResourceId": "id-1",
+        "StackId": STACK_ID,
+        "RequestId": "r1",
+        "LogicalResourceId": "Db",
+        "NoEcho": True,
     }
     assert sent == response(no_echo=True)
 
@@ -282,8 +298,9 @@ def test_multibyte_reason_is_cut_on_a_character_boundary() -> None:
 
 
 def test_identifiers_too_long_for_any_body_are_cut_so_the_body_fits() -> None:
-    body, sent = encode_response(response(status=Status.FAILED, stack_id="s" * 9000, logical_id="l" * 3000,
-                                          reason="why"))
+    body, sent = encode_response(
+        response(status=Status.FAILED, stack_id="s" * 9000, logical_id="l" * 3000, reason="why")
+    )
     assert len(body) <= MAX_BODY_BYTES
     assert sent.stack_id.startswith("sss")
     assert json.loads(body)["Reason"].startswith("w")
@@ -381,8 +398,14 @@ long_identifiers = st.builds(
     data=st.none() | st.dictionaries(st.text(max_size=5), st.text(max_size=4000), max_size=2),
 )
 @example(stack_id="a" * 3947, request_id="r1", logical_id="Db", physical_id="id-1", reason="boom", data=None)
-@example(stack_id="é" * 1937, request_id=FUZZ_REQUEST_ID, logical_id="Resource",
-         physical_id=f"cfnkit-failed-create-{FUZZ_REQUEST_ID}", reason="the database refused the connection", data=None)
+@example(
+    stack_id="é" * 1937,
+    request_id=FUZZ_REQUEST_ID,
+    logical_id="Resource",
+    physical_id=f"cfnkit-failed-create-{FUZZ_REQUEST_ID}",
+    reason="the database refused the connection",
+    data=None,
+)
 @example(stack_id="s", request_id="r1", logical_id="Db", physical_id="id-1", reason="boom", data={"K": "v" * 3900})
 @example(stack_id="s", request_id="r1", logical_id="Db", physical_id="id-1", reason="", data=None)
 def test_a_failed_answer_always_has_a_reason_and_fits(
@@ -407,8 +430,14 @@ def test_a_failed_answer_always_has_a_reason_and_fits(
 
 
 def test_identifiers_are_cut_so_that_the_reason_fits_whole() -> None:
-    failed = Response(Status.FAILED, f"cfnkit-failed-create-{FUZZ_REQUEST_ID}", "é" * 1937, FUZZ_REQUEST_ID,
-                      "Resource", reason="the database refused the connection")
+    failed = Response(
+        Status.FAILED,
+        f"cfnkit-failed-create-{FUZZ_REQUEST_ID}",
+        "é" * 1937,
+        FUZZ_REQUEST_ID,
+        "Resource",
+        reason="the database refused the connection",
+    )
     body, sent = encode_response(failed)
     assert json.loads(body)["Reason"] == "the database refused the connection"
     assert sent.stack_id == "é" * 968  # the longest identifier, halved
@@ -419,10 +448,15 @@ def test_identifiers_are_cut_so_that_the_reason_fits_whole() -> None:
 BAD_TIMEOUT = "Malformed custom resource event: ServiceTimeout must be a whole number of seconds from 1 to 3600"
 
 
-@pytest.mark.parametrize(("timeout", "answer"), [
-    ("1", ("SUCCESS", "")), ("3600", ("SUCCESS", "")),
-    ("0", ("FAILED", BAD_TIMEOUT)), ("3601", ("FAILED", BAD_TIMEOUT)),
-])
+@pytest.mark.parametrize(
+    ("timeout", "answer"),
+    [
+        ("1", ("SUCCESS", "")),
+        ("3600", ("SUCCESS", "")),
+        ("0", ("FAILED", BAD_TIMEOUT)),
+        ("3601", ("FAILED", BAD_TIMEOUT)),
+    ],
+)
 def test_service_timeout_is_answered_by_its_inclusive_bounds(timeout: str, answer: tuple[str, str]) -> None:
     from cfnkit import CustomResource, Provider, Result
     from cfnkit.testing import FakeClock, FakeContext, RecordingInvoker, RecordingSender
@@ -517,12 +551,19 @@ def test_a_long_ascii_reason_is_cut_to_the_longest_head_that_fits(length: int) -
 def test_a_malformed_event_is_answered_with_its_ids_cut_to_fit_at_an_https_url() -> None:
     from cfnkit.protocol import malformed_response
 
-    event = update_event({}, {}, "x" + "é" * 512, response_url="https://bucket/r?X-Amz-Signature=1",
-                         logical_id="Db", request_id="r-9")  # 1025 bytes: the cut splits the last é
+    event = update_event(
+        {}, {}, "x" + "é" * 512, response_url="https://bucket/r?X-Amz-Signature=1", logical_id="Db", request_id="r-9"
+    )  # 1025 bytes: the cut splits the last é
     del event["ResourceType"]
     answered = malformed_response(event, "Malformed custom resource event: ResourceType is missing")
     assert answered is not None
     url, failed = answered
     assert url == "https://bucket/r?X-Amz-Signature=1"
-    assert failed == Response(Status.FAILED, "x" + "é" * 511, STACK_ID, "r-9", "Db",
-                              reason="Malformed custom resource event: ResourceType is missing")
+    assert failed == Response(
+        Status.FAILED,
+        "x" + "é" * 511,
+        STACK_ID,
+        "r-9",
+        "Db",
+        reason="Malformed custom resource event: ResourceType is missing",
+    )

@@ -17,8 +17,7 @@ class Ceiling(random.Random):
 
 def aws_error(code: str, status: int = 400) -> ClientError:
     """What botocore raises for an AWS error answer."""
-    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-                       "Op")
+    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
 
 
 class EndpointConnectionError(Exception):
@@ -96,12 +95,14 @@ def test_gives_up_before_the_deadline_with_the_streak() -> None:
 
     # Attempts at 0, 0.5, 1.5 and 3.5 s; the next pause (4 s) would end at 7.5 s, past the 7 s deadline.
     with pytest.raises(Throttled) as caught:
-        call_with_retry(call, operation="DescribeTasks", clock=clock, rng=Ceiling(), deadline=started + 7.0,
-                        service="ECS")
+        call_with_retry(
+            call, operation="DescribeTasks", clock=clock, rng=Ceiling(), deadline=started + 7.0, service="ECS"
+        )
     assert calls == 4
     assert caught.value.record == ThrottleRecord("DescribeTasks", "ThrottlingException", started, 4)
-    assert str(caught.value) == ("the ECS API was throttling DescribeTasks for the last 4 s "
-                                 "(4 calls, last error ThrottlingException)")
+    assert str(caught.value) == (
+        "the ECS API was throttling DescribeTasks for the last 4 s (4 calls, last error ThrottlingException)"
+    )
 
 
 def test_a_pause_ending_exactly_at_the_deadline_is_not_taken() -> None:
@@ -145,4 +146,5 @@ def test_merged_keeps_the_first_start_and_adds_the_counts() -> None:
 def test_a_transient_streak_is_described_as_failing() -> None:
     record = ThrottleRecord("GetLogEvents", "ServerException", 10.0, 1, "transient")
     assert record.describe(12.4, "CloudWatch Logs") == (
-        "the CloudWatch Logs API was failing GetLogEvents for the last 2 s (1 call, last error ServerException)")
+        "the CloudWatch Logs API was failing GetLogEvents for the last 2 s (1 call, last error ServerException)"
+    )

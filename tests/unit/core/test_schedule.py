@@ -14,8 +14,17 @@ SCHEDULE = PollSchedule()
 
 @pytest.mark.parametrize(
     ("age", "interval"),
-    [(0.0, 1.0), (-5.0, 1.0), (59.999, 1.0), (60.0, 1.0), (120.0, 2.0), (600.0, 10.0), (1800.0, 30.0),
-     (1800.1, 30.0), (3600.0, 30.0)],
+    [
+        (0.0, 1.0),
+        (-5.0, 1.0),
+        (59.999, 1.0),
+        (60.0, 1.0),
+        (120.0, 2.0),
+        (600.0, 10.0),
+        (1800.0, 30.0),
+        (1800.1, 30.0),
+        (3600.0, 30.0),
+    ],
 )
 def test_curve_is_fast_while_young_then_a_sixtieth_of_the_age_capped_at_30_s(age: float, interval: float) -> None:
     assert SCHEDULE.base(age) == pytest.approx(interval)

@@ -48,14 +48,28 @@ def problems(properties: dict[str, Any], schema: Schema = SCHEMA) -> list[str]:
 
 
 def test_strings_are_coerced_by_declared_type_and_defaults_filled() -> None:
-    parsed = SCHEMA.parse({
-        "Cluster": "main", "Count": "3", "Wait": "false", "Ratio": "0.5", "LaunchType": "EC2",
-        "Subnets": ["a", "b"], "Tags": {"x": "7"}, "Network": {"Vpc": "v", "Public": "TRUE"},
-        "Extra": {"any": ["thing", 1]},
-    })
+    parsed = SCHEMA.parse(
+        {
+            "Cluster": "main",
+            "Count": "3",
+            "Wait": "false",
+            "Ratio": "0.5",
+            "LaunchType": "EC2",
+            "Subnets": ["a", "b"],
+            "Tags": {"x": "7"},
+            "Network": {"Vpc": "v", "Public": "TRUE"},
+            "Extra": {"any": ["thing", 1]},
+        }
+    )
     assert parsed == {
-        "Cluster": "main", "Count": 3, "Wait": False, "Ratio": 0.5, "LaunchType": "EC2",
-        "Subnets": ["a", "b"], "Tags": {"x": 7}, "Network": {"Vpc": "v", "Public": True},
+        "Cluster": "main",
+        "Count": 3,
+        "Wait": False,
+        "Ratio": 0.5,
+        "LaunchType": "EC2",
+        "Subnets": ["a", "b"],
+        "Tags": {"x": 7},
+        "Network": {"Vpc": "v", "Public": True},
         "Extra": {"any": ["thing", 1]},
     }
 
@@ -64,8 +78,10 @@ def test_defaults_fill_absent_and_null_properties() -> None:
     assert SCHEMA.parse({"Cluster": "c", "Count": None}) == {"Cluster": "c", "Count": 1, "Wait": True}
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("yes", True), ("1", True), (" False ", False),
-                                               ("no", False), ("0", False), (True, True)])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("true", True), ("yes", True), ("1", True), (" False ", False), ("no", False), ("0", False), (True, True)],
+)
 def test_boolean_spellings(raw: Any, expected: bool) -> None:
     assert Boolean().parse(raw, "", []) is expected
 
@@ -85,11 +101,20 @@ def test_string_accepts_scalars_as_text() -> None:
 
 
 def test_every_problem_is_listed_once_with_path_and_expected_type() -> None:
-    found = problems({
-        "Count": "lots", "Wait": "maybe", "Ratio": "2", "LaunchType": "fargate", "Image": "Bad Image!",
-        "TaskDefinition": "td", "Subnets": [], "Tags": {"a": "x"}, "Network": {"Public": "y", "Vpcs": "v"},
-        "Clustr": "c",
-    })
+    found = problems(
+        {
+            "Count": "lots",
+            "Wait": "maybe",
+            "Ratio": "2",
+            "LaunchType": "fargate",
+            "Image": "Bad Image!",
+            "TaskDefinition": "td",
+            "Subnets": [],
+            "Tags": {"a": "x"},
+            "Network": {"Public": "y", "Vpcs": "v"},
+            "Clustr": "c",
+        }
+    )
     assert found == [
         "Clustr: unknown property (did you mean Cluster?)",
         "Cluster: required; expected a non-empty string",
@@ -150,7 +175,13 @@ def test_bad_scalars_are_described_by_type() -> None:
 
 def test_describe_names_json_types() -> None:
     assert [describe(v) for v in (None, True, 1, "s", {}, [], object())] == [
-        "null", "a boolean", "a number", "a string", "an object", "a list", "object",
+        "null",
+        "a boolean",
+        "a number",
+        "a string",
+        "an object",
+        "a list",
+        "object",
     ]
 
 
@@ -173,8 +204,9 @@ def test_base_type_rejects_everything() -> None:
 
 
 def test_secret_fields_are_registered_with_the_redactor() -> None:
-    schema = Schema(Password=Field(String(), secret=True), Nested=Field(Object(fields={
-        "Token": Field(String(), secret=True)})))
+    schema = Schema(
+        Password=Field(String(), secret=True), Nested=Field(Object(fields={"Token": Field(String(), secret=True)}))
+    )
     schema.parse({"Password": CANARY, "Nested": {"Token": "nested-" + CANARY}})
     assert redactor.redact(f"a {CANARY} b nested-{CANARY}") == "a **** b ****"
 
@@ -188,7 +220,9 @@ def test_secret_fields_are_registered_even_when_invalid() -> None:
 
 def test_parse_lenient_keeps_valid_fields_and_falls_back_to_defaults() -> None:
     assert SCHEMA.parse_lenient({"Cluster": "c", "Count": "many", "Wait": "no", "Unknown": 1, "Ratio": None}) == {
-        "Cluster": "c", "Count": 1, "Wait": False,
+        "Cluster": "c",
+        "Count": 1,
+        "Wait": False,
     }
 
 
@@ -259,14 +293,17 @@ def test_a_delete_with_an_enormous_number_still_reaches_the_provider() -> None:
             return Result()
 
     sender = RecordingSender()
-    CustomResource(Deleter(), sender=sender, clock=FakeClock())(delete_event({"Count": "9" * 5000}, "id-1"),
-                                                               FakeContext())
+    CustomResource(Deleter(), sender=sender, clock=FakeClock())(
+        delete_event({"Count": "9" * 5000}, "id-1"), FakeContext()
+    )
     assert (sender.only["Status"], sender.only["PhysicalResourceId"]) == ("SUCCESS", "id-1")
 
 
 def test_a_required_pass_through_field_names_its_description_as_the_expectation() -> None:
-    schema = Schema(Cluster=Field(Json(), required=True, description="an ECS cluster name or ARN"),
-                    Name=Field(String(), required=True, description="ignored for typed fields"))
+    schema = Schema(
+        Cluster=Field(Json(), required=True, description="an ECS cluster name or ARN"),
+        Name=Field(String(), required=True, description="ignored for typed fields"),
+    )
     with pytest.raises(InvalidProperties) as caught:
         schema.parse({})
     assert [str(p) for p in caught.value.problems] == [
@@ -290,11 +327,20 @@ BOUNDED = Schema(
 @pytest.mark.parametrize(
     ("name", "value", "parsed"),
     [
-        ("Count", "1", 1), ("Count", "10", 10), ("Count", 1, 1), ("Count", 10.0, 10),
-        ("AtLeast", "-2", -2), ("AtMost", "0", 0),
-        ("Ratio", "0.5", 0.5), ("Ratio", "1.5", 1.5), ("Ratio", 1.5, 1.5),
-        ("Name", "ab", "ab"), ("Name", "abcd", "abcd"), ("Name", "éé", "éé"),
-        ("Subnets", ["a"], ["a"]), ("Subnets", ["a", "b"], ["a", "b"]),
+        ("Count", "1", 1),
+        ("Count", "10", 10),
+        ("Count", 1, 1),
+        ("Count", 10.0, 10),
+        ("AtLeast", "-2", -2),
+        ("AtMost", "0", 0),
+        ("Ratio", "0.5", 0.5),
+        ("Ratio", "1.5", 1.5),
+        ("Ratio", 1.5, 1.5),
+        ("Name", "ab", "ab"),
+        ("Name", "abcd", "abcd"),
+        ("Name", "éé", "éé"),
+        ("Subnets", ["a"], ["a"]),
+        ("Subnets", ["a", "b"], ["a", "b"]),
     ],
 )
 def test_a_value_at_a_bound_is_accepted(name: str, value: Any, parsed: Any) -> None:

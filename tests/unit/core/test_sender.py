@@ -150,7 +150,8 @@ def test_no_time_left_means_no_attempt() -> None:
     clock = FakeClock()
     sender = Always500(clock=clock)
     assert sender.send("http://h/x", b"{}", deadline=clock.now()) == Delivery(
-        False, 1, None, "no time left before the deadline")
+        False, 1, None, "no time left before the deadline"
+    )
     assert sender.budgets == []
 
 
@@ -189,9 +190,13 @@ def test_log_lines_name_the_url_without_its_query(capfd: pytest.CaptureFixture[s
     out, err = capfd.readouterr()
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["message"] for line in lines] == [
-        "response delivery attempt failed", "response delivered",
-        "response delivery attempt failed", "response delivery attempt failed", "response NOT delivered",
-        "response delivery attempt failed", "response NOT delivered",
+        "response delivery attempt failed",
+        "response delivered",
+        "response delivery attempt failed",
+        "response delivery attempt failed",
+        "response NOT delivered",
+        "response delivery attempt failed",
+        "response NOT delivered",
     ]
     assert lines[1]["url"] == url.split("?")[0]
     assert SIGNATURE not in out + err

@@ -57,23 +57,43 @@ def test_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ssl.SSLCont
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
-        x509.CertificateBuilder().subject_name(_name("cfnkit test CA")).issuer_name(_name("cfnkit test CA"))
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(_name("cfnkit test CA"))
+        .issuer_name(_name("cfnkit test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
-        x509.CertificateBuilder().subject_name(_name("127.0.0.1")).issuer_name(ca_cert.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]),
-                       critical=False)
+        x509.CertificateBuilder()
+        .subject_name(_name("127.0.0.1"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
@@ -85,8 +105,7 @@ def test_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ssl.SSLCont
     chain = folder / "server.pem"
     chain.write_bytes(
         cert.public_bytes(serialization.Encoding.PEM)
-        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(chain)
@@ -136,8 +155,15 @@ def test_every_2xx_status_counts_as_delivered(status: int, server: ResponseServe
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(300, "HTTP 300"), (301, "HTTP 301"), (304, "HTTP 304"), (400, "HTTP 400 AccessDenied"),
-     (403, "HTTP 403 AccessDenied"), (404, "HTTP 404 AccessDenied"), (499, "HTTP 499 AccessDenied")],
+    [
+        (300, "HTTP 300"),
+        (301, "HTTP 301"),
+        (304, "HTTP 304"),
+        (400, "HTTP 400 AccessDenied"),
+        (403, "HTTP 403 AccessDenied"),
+        (404, "HTTP 404 AccessDenied"),
+        (499, "HTTP 499 AccessDenied"),
+    ],
 )
 def test_a_3xx_or_4xx_status_is_final_and_not_delivered(status: int, error: str, server: ResponseServer) -> None:
     # A redirect is not a stored response (S3 presigned PUTs never redirect), and a 4xx
@@ -287,7 +313,9 @@ def test_the_put_carries_only_the_headers_the_presigned_url_expects(server: Resp
     assert HttpSender(clock=FakeClock()).send(server.url, b'{"Status":"SUCCESS"}').delivered
     headers = server.wait_for(1)[0].headers
     assert {name.lower(): value for name, value in headers.items()} == {
-        "host": f"127.0.0.1:{server.port}", "accept-encoding": "identity", "content-type": "",
+        "host": f"127.0.0.1:{server.port}",
+        "accept-encoding": "identity",
+        "content-type": "",
         "content-length": "20",
     }
 
@@ -458,11 +486,31 @@ def test_each_attempt_and_the_outcome_are_logged_with_their_fields(
     keep = ("message", "level", "url", "status", "error", "attempt", "attempts", "will_retry")
     lines = [{k: v for k, v in json.loads(line).items() if k in keep} for line in out.splitlines()]
     assert lines == [
-        {"message": "response delivery attempt failed", "level": "WARNING", "url": base, "status": 503,
-         "error": "HTTP 503 AccessDenied", "attempt": 1, "will_retry": True},
+        {
+            "message": "response delivery attempt failed",
+            "level": "WARNING",
+            "url": base,
+            "status": 503,
+            "error": "HTTP 503 AccessDenied",
+            "attempt": 1,
+            "will_retry": True,
+        },
         {"message": "response delivered", "level": "INFO", "url": base, "status": 200, "attempts": 2},
-        {"message": "response delivery attempt failed", "level": "WARNING", "url": base, "status": 403,
-         "error": "HTTP 403 AccessDenied", "attempt": 1, "will_retry": False},
-        {"message": "response NOT delivered", "level": "ERROR", "url": base, "status": 403,
-         "error": "HTTP 403 AccessDenied", "attempts": 1},
+        {
+            "message": "response delivery attempt failed",
+            "level": "WARNING",
+            "url": base,
+            "status": 403,
+            "error": "HTTP 403 AccessDenied",
+            "attempt": 1,
+            "will_retry": False,
+        },
+        {
+            "message": "response NOT delivered",
+            "level": "ERROR",
+            "url": base,
+            "status": 403,
+            "error": "HTTP 403 AccessDenied",
+            "attempts": 1,
+        },
     ]

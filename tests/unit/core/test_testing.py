@@ -115,8 +115,11 @@ def test_event_builders_make_protocol_complete_events() -> None:
     assert update["OldResourceProperties"] == {"ServiceToken": SERVICE_TOKEN, "A": "1"}
     assert update["PhysicalResourceId"] == "id-1"
     delete = delete_event({}, "id-1", logical_id="Db", resource_type="Custom::Db", response_url="http://x/y")
-    assert (delete["LogicalResourceId"], delete["ResourceType"], delete["ResponseURL"]) == ("Db", "Custom::Db",
-                                                                                         "http://x/y")
+    assert (delete["LogicalResourceId"], delete["ResourceType"], delete["ResponseURL"]) == (
+        "Db",
+        "Custom::Db",
+        "http://x/y",
+    )
     types = [parse_request(e).request_type for e in (create, update, delete)]
     assert types == [RequestType.CREATE, RequestType.UPDATE, RequestType.DELETE]
 

@@ -29,8 +29,9 @@ ARN = "arn:aws:lambda:us-east-1:123456789012:function:cfnkit-provider"
 class Counter(Provider):
     """Create starts work; poll counts up to `done_at`; on_timeout records cleanup."""
 
-    def __init__(self, interval: float = 0.25, done_at: int = 3, limit: float | None = None,
-                 cleanup: str = "stopped task t-1") -> None:
+    def __init__(
+        self, interval: float = 0.25, done_at: int = 3, limit: float | None = None, cleanup: str = "stopped task t-1"
+    ) -> None:
         self.interval = interval
         self.done_at = done_at
         self.limit = limit
@@ -58,11 +59,19 @@ class Counter(Provider):
         return self.limit
 
 
-def handle(provider: Provider, event: dict[str, Any], clock: FakeClock, *, timeout: float = 900.0,
-           invoker: RecordingInvoker | None = None, context: Any = None) -> RecordingSender:
+def handle(
+    provider: Provider,
+    event: dict[str, Any],
+    clock: FakeClock,
+    *,
+    timeout: float = 900.0,
+    invoker: RecordingInvoker | None = None,
+    context: Any = None,
+) -> RecordingSender:
     sender = RecordingSender()
     CustomResource(provider, sender=sender, clock=clock, invoker=invoker or RecordingInvoker())(
-        event, context if context is not None else FakeContext(timeout, clock=clock))
+        event, context if context is not None else FakeContext(timeout, clock=clock)
+    )
     return sender
 
 
@@ -110,13 +119,19 @@ def test_a_cleanup_that_raises_is_reported_in_the_reason() -> None:
 
     sender = handle(Failing(interval=60.0, done_at=10**6, limit=30.0), EVENT, FakeClock())
     assert answer(sender) == (
-        "FAILED", "timed out after 30 s; cleanup failed (RuntimeError: stop denied)", "cfnkit-failed-create-req-1")
+        "FAILED",
+        "timed out after 30 s; cleanup failed (RuntimeError: stop denied)",
+        "cfnkit-failed-create-req-1",
+    )
 
 
-@pytest.mark.parametrize(("state", "reason"), [
-    ({"ids": {1, 2}}, "the provider's wait state is not JSON-safe (Object of type set is not JSON serializable)"),
-    ({"blob": "x" * 40000}, "the provider's wait state is 40011 bytes; the limit is 32768"),
-])
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        ({"ids": {1, 2}}, "the provider's wait state is not JSON-safe (Object of type set is not JSON serializable)"),
+        ({"blob": "x" * 40000}, "the provider's wait state is 40011 bytes; the limit is 32768"),
+    ],
+)
 def test_a_state_that_cannot_travel_fails(state: dict[str, Any], reason: str) -> None:
     class Bad(Provider):
         def create(self, request: Request) -> InProgress:
@@ -131,14 +146,23 @@ def test_in_progress_without_poll_fails_clearly() -> None:
             return InProgress({})
 
     assert answer(handle(NoPoll(), EVENT, FakeClock())) == (
-        "FAILED", "NoPoll returned InProgress but does not implement poll", "cfnkit-failed-create-req-1")
+        "FAILED",
+        "NoPoll returned InProgress but does not implement poll",
+        "cfnkit-failed-create-req-1",
+    )
 
 
-@pytest.mark.parametrize(("outcome", "reason"), [
-    (None, "Odd returned NoneType, expected Result or InProgress"),
-    (InProgress({}, interval=float("nan")), "Odd returned InProgress with an interval that is not a number of seconds"),
-    (InProgress({}, interval="5"), "Odd returned InProgress with an interval that is not a number of seconds"),  # type: ignore[arg-type]
-])
+@pytest.mark.parametrize(
+    ("outcome", "reason"),
+    [
+        (None, "Odd returned NoneType, expected Result or InProgress"),
+        (
+            InProgress({}, interval=float("nan")),
+            "Odd returned InProgress with an interval that is not a number of seconds",
+        ),
+        (InProgress({}, interval="5"), "Odd returned InProgress with an interval that is not a number of seconds"),  # type: ignore[arg-type]
+    ],
+)
 def test_poll_answering_nonsense_fails(outcome: Any, reason: str) -> None:
     class Odd(Counter):
         def poll(self, request: Request, state: State) -> Any:
@@ -148,6 +172,7 @@ def test_poll_answering_nonsense_fails(outcome: Any, reason: str) -> None:
 
 
 # -- continuation -----------------------------------------------------------------------
+
 
 def hand_off(provider: Counter, event: dict[str, Any], clock: FakeClock) -> tuple[RecordingSender, RecordingInvoker]:
     invoker = RecordingInvoker()
@@ -163,8 +188,7 @@ def test_a_low_remaining_time_hands_the_wait_to_a_new_invocation() -> None:
     assert clock.sleeps == [10.0, 10.0, 10.0, 10.0]  # 60 s Lambda, margin min(20, 15): 20 s left -> hand off
     function_arn, event = invoker.calls[0]
     assert function_arn == ARN
-    assert event == {**EVENT, "CfnkitContinuation": {"state": {"task": "t-1", "n": 4}, "started_at": started,
-                                                     "hop": 1}}
+    assert event == {**EVENT, "CfnkitContinuation": {"state": {"task": "t-1", "n": 4}, "started_at": started, "hop": 1}}
 
 
 def test_the_continued_invocation_resumes_polling_without_calling_create() -> None:
@@ -188,11 +212,16 @@ def test_each_hop_increments_the_count_and_keeps_the_start() -> None:
 
 def test_the_overall_deadline_holds_across_hops() -> None:
     clock = FakeClock()
-    event = {**EVENT_120, "CfnkitContinuation": {"state": {"task": "t-1", "n": 0}, "started_at": clock.now() - 200,
-                                                 "hop": 3}}
+    event = {
+        **EVENT_120,
+        "CfnkitContinuation": {"state": {"task": "t-1", "n": 0}, "started_at": clock.now() - 200, "hop": 3},
+    }
     provider = Counter(interval=10.0, done_at=10**6)
     assert answer(handle(provider, event, clock)) == (
-        "FAILED", "timed out after 200 s; stopped task t-1", "cfnkit-failed-create-req-1")
+        "FAILED",
+        "timed out after 200 s; stopped task t-1",
+        "cfnkit-failed-create-req-1",
+    )
     assert provider.creates == 0
 
 
@@ -201,8 +230,10 @@ def test_a_failed_invoke_sends_failed_after_cleanup() -> None:
     invoker = RecordingInvoker(error=RuntimeError("Rate exceeded"))
     sender = handle(provider, EVENT, clock, timeout=60.0, invoker=invoker)
     assert answer(sender) == (
-        "FAILED", "could not continue the wait in a new invocation: RuntimeError: Rate exceeded; stopped task t-1",
-        "cfnkit-failed-create-req-1")
+        "FAILED",
+        "could not continue the wait in a new invocation: RuntimeError: Rate exceeded; stopped task t-1",
+        "cfnkit-failed-create-req-1",
+    )
     assert provider.timeouts == [{"task": "t-1", "n": 4}]
 
 
@@ -210,8 +241,11 @@ def test_a_continuation_failure_reason_is_used_as_is() -> None:
     clock = FakeClock()
     invoker = RecordingInvoker(error=ContinuationFailed("payload too big"))
     sender = handle(Counter(interval=10.0, done_at=10**6, cleanup=""), EVENT, clock, timeout=60.0, invoker=invoker)
-    assert answer(sender) == ("FAILED", "could not continue the wait in a new invocation: payload too big",
-                              "cfnkit-failed-create-req-1")
+    assert answer(sender) == (
+        "FAILED",
+        "could not continue the wait in a new invocation: payload too big",
+        "cfnkit-failed-create-req-1",
+    )
 
 
 def test_a_context_without_a_function_arn_cannot_continue() -> None:
@@ -225,20 +259,29 @@ def test_a_context_without_a_function_arn_cannot_continue() -> None:
     clock = FakeClock()
     sender = handle(Counter(interval=10.0, done_at=10**6), EVENT, clock, context=Bare(clock))
     assert answer(sender) == (
-        "FAILED", "could not continue the wait in a new invocation: the Lambda context has no "
-        "invoked_function_arn; stopped task t-1", "cfnkit-failed-create-req-1")
+        "FAILED",
+        "could not continue the wait in a new invocation: the Lambda context has no "
+        "invoked_function_arn; stopped task t-1",
+        "cfnkit-failed-create-req-1",
+    )
 
 
 def test_runaway_continuations_stop_after_max_hops() -> None:
     clock = FakeClock()
-    event = {**EVENT, "CfnkitContinuation": {"state": {"task": "t-1", "n": 0}, "started_at": clock.now(),
-                                             "hop": MAX_HOPS}}
+    event = {
+        **EVENT,
+        "CfnkitContinuation": {"state": {"task": "t-1", "n": 0}, "started_at": clock.now(), "hop": MAX_HOPS},
+    }
     provider = Counter(interval=10.0, done_at=10**6)
     sender = RecordingSender()
     CustomResource(provider, sender=sender, clock=clock, invoker=RecordingInvoker(), recursive_loop="Allow")(
-        event, FakeContext(60.0, clock=clock))
-    assert answer(sender) == ("FAILED", f"the wait was continued {MAX_HOPS} times; giving up; stopped task t-1",
-                              "cfnkit-failed-create-req-1")
+        event, FakeContext(60.0, clock=clock)
+    )
+    assert answer(sender) == (
+        "FAILED",
+        f"the wait was continued {MAX_HOPS} times; giving up; stopped task t-1",
+        "cfnkit-failed-create-req-1",
+    )
 
 
 LOOP_REASON = (
@@ -259,7 +302,8 @@ def test_under_terminate_the_fifteenth_invocation_answers_instead_of_handing_off
     # core never hands off to an invocation numbered 16 (hop 15) or later.
     clock, invoker, sender = FakeClock(), RecordingInvoker(), RecordingSender()
     CustomResource(Counter(interval=10.0, done_at=10**6), sender=sender, clock=clock, invoker=invoker)(
-        continued(hop, clock), FakeContext(60.0, clock=clock))
+        continued(hop, clock), FakeContext(60.0, clock=clock)
+    )
     if hands_off:
         assert (sender.bodies, [e["CfnkitContinuation"]["hop"] for _, e in invoker.calls]) == ([], [14])
     else:
@@ -267,15 +311,17 @@ def test_under_terminate_the_fifteenth_invocation_answers_instead_of_handing_off
         assert answer(sender) == ("FAILED", LOOP_REASON, "cfnkit-failed-create-req-1")
 
 
-@pytest.mark.parametrize(("setting", "hands_off"), [("Allow", True), ("allow", True), ("Terminate", False),
-                                                     ("", False), ("Alow", False)])
+@pytest.mark.parametrize(
+    ("setting", "hands_off"), [("Allow", True), ("allow", True), ("Terminate", False), ("", False), ("Alow", False)]
+)
 def test_the_recursive_loop_setting_comes_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, setting: str, hands_off: bool
 ) -> None:
     monkeypatch.setenv("CFNKIT_RECURSIVE_LOOP", setting)
     clock, invoker, sender = FakeClock(), RecordingInvoker(), RecordingSender()
     CustomResource(Counter(interval=10.0, done_at=10**6), sender=sender, clock=clock, invoker=invoker)(
-        continued(14, clock), FakeContext(60.0, clock=clock))
+        continued(14, clock), FakeContext(60.0, clock=clock)
+    )
     assert bool(invoker.calls) is hands_off
     assert bool(sender.bodies) is not hands_off
 
@@ -283,8 +329,9 @@ def test_the_recursive_loop_setting_comes_from_the_environment(
 def test_a_wait_longer_than_the_loop_limit_allows_is_announced_at_once(capsys: pytest.CaptureFixture[str]) -> None:
     clock = FakeClock()
     handle(Counter(interval=10.0, done_at=10**6), EVENT, clock, timeout=60.0)
-    warning = [json.loads(line) for line in capsys.readouterr().out.splitlines()
-               if "recursive loop detection allows" in line]
+    warning = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if "recursive loop detection allows" in line
+    ]
     # 3590 s of waiting at 45 s per 60 s invocation: 80 invocations; 15 are allowed.
     assert [(w["invocations_needed"], w["invocations_allowed"]) for w in warning] == [(80, 15)]
 
@@ -308,14 +355,16 @@ def test_continuation_round_trip() -> None:
 
 # -- LambdaInvoker ------------------------------------------------------------------------
 
+
 @pytest.mark.usefixtures("aws_env")
 def test_lambda_invoker_invokes_asynchronously_with_the_event() -> None:
     client = boto3.client("lambda")
     event = {"RequestType": "Create", "CfnkitContinuation": {"hop": 1}}
     payload = json.dumps(event, separators=(",", ":")).encode()
     with Stubber(client) as stub:
-        stub.add_response("invoke", {"StatusCode": 202},
-                          {"FunctionName": ARN, "InvocationType": "Event", "Payload": payload})
+        stub.add_response(
+            "invoke", {"StatusCode": 202}, {"FunctionName": ARN, "InvocationType": "Event", "Payload": payload}
+        )
         LambdaInvoker(client).invoke_async(ARN, event)
         stub.assert_no_pending_responses()
 
@@ -329,8 +378,9 @@ def test_lambda_invoker_creates_its_client_lazily_with_bounded_timeouts(monkeypa
     def stubbed_client(service: str, **kwargs: Any) -> Any:
         client = real_client(service, **kwargs)
         stub = Stubber(client)
-        stub.add_response("invoke", {"StatusCode": 202}, {"FunctionName": ARN, "InvocationType": "Event",
-                                                          "Payload": b"{}"})
+        stub.add_response(
+            "invoke", {"StatusCode": 202}, {"FunctionName": ARN, "InvocationType": "Event", "Payload": b"{}"}
+        )
         stub.activate()
         stubs.append(stub)
         return client
@@ -359,7 +409,8 @@ def test_lambda_invoker_refuses_payloads_over_the_async_limit() -> None:
     with pytest.raises(ContinuationFailed) as caught:
         LambdaInvoker(client=object()).invoke_async(ARN, {"blob": "x" * MAX_ASYNC_PAYLOAD_BYTES})
     assert caught.value.reason() == (
-        f"continuation payload is {MAX_ASYNC_PAYLOAD_BYTES + 11} bytes; Lambda's limit is {MAX_ASYNC_PAYLOAD_BYTES}")
+        f"continuation payload is {MAX_ASYNC_PAYLOAD_BYTES + 11} bytes; Lambda's limit is {MAX_ASYNC_PAYLOAD_BYTES}"
+    )
 
 
 def test_the_default_cleanup_adds_no_detail() -> None:
@@ -371,7 +422,10 @@ def test_the_default_cleanup_adds_no_detail() -> None:
             return InProgress({}, interval=50.0)
 
     assert answer(handle(NoCleanup(), EVENT_120, FakeClock())) == (
-        "FAILED", "timed out after 110 s", "cfnkit-failed-create-req-1")
+        "FAILED",
+        "timed out after 110 s",
+        "cfnkit-failed-create-req-1",
+    )
 
 
 def test_no_hand_off_once_the_request_was_answered() -> None:
@@ -384,8 +438,12 @@ def test_no_hand_off_once_the_request_was_answered() -> None:
 
     budget = Budget.start(clock.now(), 60.0)
     result = Waiter(provider, clock=clock, invoker=invoker).wait(
-        parse_request(EVENT), InProgress({"task": "t-1", "n": 0}, interval=10.0), budget,
-        FakeContext(60.0, clock=clock), already_answered)
+        parse_request(EVENT),
+        InProgress({"task": "t-1", "n": 0}, interval=10.0),
+        budget,
+        FakeContext(60.0, clock=clock),
+        already_answered,
+    )
     assert result is None
     assert claims == ["claimed"]
     assert invoker.calls == []
@@ -396,8 +454,12 @@ def test_the_waiter_returns_a_result_without_polling() -> None:
     clock, provider = FakeClock(), Counter()
     done = Result(physical_id="p", data={"A": "1"})
     waiter = Waiter(provider, clock=clock, invoker=RecordingInvoker())
-    assert waiter.wait(parse_request(EVENT), done, Budget.start(clock.now(), 900.0), FakeContext(clock=clock),
-                       lambda action: True) is done
+    assert (
+        waiter.wait(
+            parse_request(EVENT), done, Budget.start(clock.now(), 900.0), FakeContext(clock=clock), lambda action: True
+        )
+        is done
+    )
     assert (provider.polls, clock.sleeps) == ([], [])
 
 
@@ -406,7 +468,8 @@ def test_the_waiter_polls_a_continuation_at_once() -> None:
     continuation = Continuation({"task": "t-1", "n": 0}, clock.now() - 100.0, 2)
     budget = Budget.start(clock.now(), 900.0, started_at=continuation.started_at, hop=continuation.hop)
     result = Waiter(provider, clock=clock, invoker=RecordingInvoker()).wait(
-        parse_request(EVENT), continuation, budget, FakeContext(clock=clock), lambda action: True)
+        parse_request(EVENT), continuation, budget, FakeContext(clock=clock), lambda action: True
+    )
     assert result == Result(physical_id="t-1", data={"Polls": 2})
     assert [p["n"] for p in provider.polls] == [0, 1]
     assert clock.sleeps == [10.0]
@@ -426,10 +489,16 @@ class NamesItsRequest(Counter):
 def test_the_cleanup_is_given_the_request_on_the_deadline_and_on_a_failed_hand_off() -> None:
     sender = handle(NamesItsRequest(interval=30.0, done_at=10**6), EVENT_120, FakeClock())
     assert answer(sender)[1] == "timed out after 110 s; stopped the task of Resource"
-    sender = handle(NamesItsRequest(interval=10.0, done_at=10**6), EVENT, FakeClock(), timeout=60.0,
-                    invoker=RecordingInvoker(error=RuntimeError("Rate exceeded")))
+    sender = handle(
+        NamesItsRequest(interval=10.0, done_at=10**6),
+        EVENT,
+        FakeClock(),
+        timeout=60.0,
+        invoker=RecordingInvoker(error=RuntimeError("Rate exceeded")),
+    )
     assert answer(sender)[1] == (
-        "could not continue the wait in a new invocation: RuntimeError: Rate exceeded; stopped the task of Resource")
+        "could not continue the wait in a new invocation: RuntimeError: Rate exceeded; stopped the task of Resource"
+    )
 
 
 def test_a_state_of_exactly_max_state_bytes_travels_and_one_byte_more_does_not() -> None:
@@ -438,7 +507,8 @@ def test_a_state_of_exactly_max_state_bytes_travels_and_one_byte_more_does_not()
     with pytest.raises(ContinuationFailed) as caught:
         check_state({"s": "x" * (MAX_STATE_BYTES - overhead + 1)})
     assert caught.value.reason() == (
-        f"the provider's wait state is {MAX_STATE_BYTES + 1} bytes; the limit is {MAX_STATE_BYTES}")
+        f"the provider's wait state is {MAX_STATE_BYTES + 1} bytes; the limit is {MAX_STATE_BYTES}"
+    )
 
 
 def test_a_payload_of_exactly_the_async_limit_is_sent() -> None:

@@ -37,28 +37,39 @@ PROPS = {"Cluster": CLUSTER, "TaskDefinition": "migrate", "LaunchType": "EC2"}
 
 
 def definition(*, awslogs: bool = True, network_mode: str = "bridge", compat: tuple[str, ...] = ("EC2",)) -> Any:
-    log_config = {"logDriver": "awslogs", "options": {"awslogs-group": GROUP, "awslogs-region": "us-east-1",
-                                                      "awslogs-stream-prefix": "migrate"}}
+    log_config = {
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": GROUP, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "migrate"},
+    }
     container: dict[str, Any] = {"name": "migrate", "image": "todobackend", "essential": True}
     if awslogs:
         container["logConfiguration"] = log_config
-    return {"taskDefinition": {
-        "taskDefinitionArn": TD_ARN, "family": "migrate", "networkMode": network_mode,
-        "requiresCompatibilities": list(compat),
-        "containerDefinitions": [{"name": "proxy", "image": "nginx", "essential": False}, container],
-    }}
+    return {
+        "taskDefinition": {
+            "taskDefinitionArn": TD_ARN,
+            "family": "migrate",
+            "networkMode": network_mode,
+            "requiresCompatibilities": list(compat),
+            "containerDefinitions": [{"name": "proxy", "image": "nginx", "essential": False}, container],
+        }
+    }
 
 
-def stopped(arn: str = TASK, *, migrate: int | None = 0, reason: str | None = None,
-            stop_code: str = "EssentialContainerExited") -> dict[str, Any]:
+def stopped(
+    arn: str = TASK, *, migrate: int | None = 0, reason: str | None = None, stop_code: str = "EssentialContainerExited"
+) -> dict[str, Any]:
     container: dict[str, Any] = {"name": "migrate", "lastStatus": "STOPPED"}
     if migrate is not None:
         container["exitCode"] = migrate
     if reason:
         container["reason"] = reason
-    return {"taskArn": arn, "lastStatus": "STOPPED", "stopCode": stop_code,
-            "stoppedReason": "Essential container in task exited",
-            "containers": [{"name": "proxy", "lastStatus": "STOPPED", "exitCode": 0}, container]}
+    return {
+        "taskArn": arn,
+        "lastStatus": "STOPPED",
+        "stopCode": stop_code,
+        "stoppedReason": "Essential container in task exited",
+        "containers": [{"name": "proxy", "lastStatus": "STOPPED", "exitCode": 0}, container],
+    }
 
 
 def expect_lookup(stub: Stubber, *, found: tuple[str, ...] = (), td: Any = None) -> None:
@@ -67,25 +78,36 @@ def expect_lookup(stub: Stubber, *, found: tuple[str, ...] = (), td: Any = None)
     stub.add_response("list_tasks", {"taskArns": list(found)}, {"cluster": CLUSTER, "startedBy": ANY})
 
 
-def expect_run(stub: Stubber, tasks: tuple[str, ...] = (TASK,), failures: tuple[dict[str, str], ...] = (),
-               count: int = 1, token: Any = ANY) -> None:
+def expect_run(
+    stub: Stubber,
+    tasks: tuple[str, ...] = (TASK,),
+    failures: tuple[dict[str, str], ...] = (),
+    count: int = 1,
+    token: Any = ANY,
+) -> None:
     stub.add_response(
         "run_task",
         {"tasks": [{"taskArn": arn, "lastStatus": "PROVISIONING"} for arn in tasks], "failures": list(failures)},
-        {"cluster": CLUSTER, "taskDefinition": "migrate", "launchType": "EC2", "count": count,
-         "startedBy": ANY, "clientToken": token},
+        {
+            "cluster": CLUSTER,
+            "taskDefinition": "migrate",
+            "launchType": "EC2",
+            "count": count,
+            "startedBy": ANY,
+            "clientToken": token,
+        },
     )
 
 
 def expect_describe(stub: Stubber, *tasks: dict[str, Any], arns: tuple[str, ...] = (TASK,)) -> None:
-    stub.add_response("describe_tasks", {"tasks": list(tasks), "failures": []},
-                      {"cluster": CLUSTER, "tasks": list(arns)})
+    stub.add_response(
+        "describe_tasks", {"tasks": list(tasks), "failures": []}, {"cluster": CLUSTER, "tasks": list(arns)}
+    )
 
 
 def handle(runner: EcsTaskRunner, event: dict[str, Any], clock: FakeClock) -> RecordingSender:
     sender = RecordingSender()
-    CustomResource(runner, sender=sender, clock=clock, invoker=RecordingInvoker())(
-        event, FakeContext(900, clock=clock))
+    CustomResource(runner, sender=sender, clock=clock, invoker=RecordingInvoker())(event, FakeContext(900, clock=clock))
     return sender
 
 
@@ -101,8 +123,9 @@ def reason_of(runner: EcsTaskRunner, props: dict[str, Any], clock: FakeClock | N
 
 def test_run_task_failure_is_failed_naming_reason_and_arn(ecs: Any, ecs_stub: Stubber) -> None:
     expect_lookup(ecs_stub)
-    expect_run(ecs_stub, tasks=(), failures=({"arn": INSTANCE, "reason": "ATTRIBUTE",
-                                              "detail": "ecs.cpu-architecture"},))
+    expect_run(
+        ecs_stub, tasks=(), failures=({"arn": INSTANCE, "reason": "ATTRIBUTE", "detail": "ecs.cpu-architecture"},)
+    )
     reason = reason_of(EcsTaskRunner(ecs), PROPS)
     assert reason == f"RunTask failed: ATTRIBUTE (ecs.cpu-architecture) on {INSTANCE}"
 
@@ -117,9 +140,15 @@ def test_run_task_failure_stops_the_tasks_it_did_start(ecs: Any, ecs_stub: Stubb
 
 @pytest.mark.parametrize(
     ("reason", "capacity"),
-    [("RESOURCE:CPU", True), ("RESOURCE:MEMORY", True), ("AGENT", True),
-     ("Capacity is unavailable at this time. Please try again later or in a different availability zone", True),
-     ("ATTRIBUTE", False), ("MISSING", False), ("LAUNCH_TYPE", False)],
+    [
+        ("RESOURCE:CPU", True),
+        ("RESOURCE:MEMORY", True),
+        ("AGENT", True),
+        ("Capacity is unavailable at this time. Please try again later or in a different availability zone", True),
+        ("ATTRIBUTE", False),
+        ("MISSING", False),
+        ("LAUNCH_TYPE", False),
+    ],
 )
 def test_capacity_failures_are_told_apart(reason: str, capacity: bool) -> None:
     assert is_capacity_failure(reason) is capacity
@@ -167,9 +196,14 @@ def test_capacity_never_available_times_out_naming_the_last_failure(ecs: Any, ec
 
 
 def starting(**changes: Any) -> WaitState:
-    wait = WaitState(phase=Phase.STARTING, cluster=CLUSTER, task_definition=TD_ARN, essential=("migrate",),
-                     logs={"migrate": LogConfig(GROUP, "us-east-1", "migrate")},
-                     params={"cluster": CLUSTER, "taskDefinition": "migrate", "count": 1})
+    wait = WaitState(
+        phase=Phase.STARTING,
+        cluster=CLUSTER,
+        task_definition=TD_ARN,
+        essential=("migrate",),
+        logs={"migrate": LogConfig(GROUP, "us-east-1", "migrate")},
+        params={"cluster": CLUSTER, "taskDefinition": "migrate", "count": 1},
+    )
     return replace(wait, **changes)
 
 
@@ -183,32 +217,51 @@ def test_continued_capacity_wait_keeps_its_backoff(ecs: Any, ecs_stub: Stubber) 
     assert outcome.interval == 6.0  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("wait", [
-    starting(),
-    starting(tasks=(TASK,), attempt=2, retry_at=5.0, last_failure="AGENT"),
-    replace(starting(), phase=Phase.RUNNING, params={}, tasks=(TASK, TASK2), running_since=7.5, logs={}),
-])
+@pytest.mark.parametrize(
+    "wait",
+    [
+        starting(),
+        starting(tasks=(TASK,), attempt=2, retry_at=5.0, last_failure="AGENT"),
+        replace(starting(), phase=Phase.RUNNING, params={}, tasks=(TASK, TASK2), running_since=7.5, logs={}),
+    ],
+)
 def test_the_wait_state_survives_the_trip_through_a_continuation(wait: WaitState) -> None:
     import json
 
     assert WaitState.from_state(json.loads(json.dumps(wait.to_state()))) == wait
 
 
-@pytest.mark.parametrize(("state", "reason"), [
-    ({"phase": "stopping"}, "EcsTaskRunner cannot resume a wait in phase 'stopping'"),
-    ({}, "EcsTaskRunner cannot resume a wait in phase None"),
-    ({"phase": "running", "task_definition": TD_ARN}, "EcsTaskRunner cannot resume a wait: its state has no 'cluster'"),
-    ({**starting().to_state(), "tasks": [1]},
-     "EcsTaskRunner cannot resume a wait from a damaged state (expected a string, got int)"),
-    ({**starting().to_state(), "attempt": "2"},
-     "EcsTaskRunner cannot resume a wait from a damaged state (expected an integer, got str)"),
-    ({**starting().to_state(), "retry_at": True},
-     "EcsTaskRunner cannot resume a wait from a damaged state (expected a number, got bool)"),
-    ({**starting().to_state(), "params": []},
-     "EcsTaskRunner cannot resume a wait from a damaged state (expected an object, got list)"),
-    ({**starting().to_state(), "logs": {"migrate": ["g", "r"]}},
-     "EcsTaskRunner cannot resume a wait from a damaged state (a log configuration is [group, region, prefix])"),
-])
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        ({"phase": "stopping"}, "EcsTaskRunner cannot resume a wait in phase 'stopping'"),
+        ({}, "EcsTaskRunner cannot resume a wait in phase None"),
+        (
+            {"phase": "running", "task_definition": TD_ARN},
+            "EcsTaskRunner cannot resume a wait: its state has no 'cluster'",
+        ),
+        (
+            {**starting().to_state(), "tasks": [1]},
+            "EcsTaskRunner cannot resume a wait from a damaged state (expected a string, got int)",
+        ),
+        (
+            {**starting().to_state(), "attempt": "2"},
+            "EcsTaskRunner cannot resume a wait from a damaged state (expected an integer, got str)",
+        ),
+        (
+            {**starting().to_state(), "retry_at": True},
+            "EcsTaskRunner cannot resume a wait from a damaged state (expected a number, got bool)",
+        ),
+        (
+            {**starting().to_state(), "params": []},
+            "EcsTaskRunner cannot resume a wait from a damaged state (expected an object, got list)",
+        ),
+        (
+            {**starting().to_state(), "logs": {"migrate": ["g", "r"]}},
+            "EcsTaskRunner cannot resume a wait from a damaged state (a log configuration is [group, region, prefix])",
+        ),
+    ],
+)
 def test_a_damaged_wait_state_fails_clearly(state: dict[str, Any], reason: str) -> None:
     with pytest.raises(ProviderError) as caught:
         WaitState.from_state(state)
@@ -217,11 +270,13 @@ def test_a_damaged_wait_state_fails_clearly(state: dict[str, Any], reason: str) 
 
 def test_run_task_rejection_is_failed_with_ecs_message(ecs: Any, ecs_stub: Stubber) -> None:
     expect_lookup(ecs_stub)
-    ecs_stub.add_client_error("run_task", "InvalidParameterException",
-                              "No Container Instances were found in your cluster.")
+    ecs_stub.add_client_error(
+        "run_task", "InvalidParameterException", "No Container Instances were found in your cluster."
+    )
     reason = reason_of(EcsTaskRunner(ecs), PROPS)
-    assert reason == ("RunTask rejected the task: InvalidParameterException: "
-                      "No Container Instances were found in your cluster.")
+    assert reason == (
+        "RunTask rejected the task: InvalidParameterException: No Container Instances were found in your cluster."
+    )
 
 
 # (Throttling: see test_throttling.py.)
@@ -259,8 +314,10 @@ def test_essential_container_missing_from_the_task_is_a_failure(ecs: Any, ecs_st
     task["stopCode"] = "TaskFailedToStart"
     expect_describe(ecs_stub, task)
     reason = reason_of(EcsTaskRunner(ecs), {**PROPS, "LogTailLines": "0"})
-    assert reason == (f"Task {TASK}: essential container migrate was not reported by ECS (no exit code); "
-                      "stopCode TaskFailedToStart; stoppedReason: Essential container in task exited")
+    assert reason == (
+        f"Task {TASK}: essential container migrate was not reported by ECS (no exit code); "
+        "stopCode TaskFailedToStart; stoppedReason: Essential container in task exited"
+    )
 
 
 def test_task_missing_past_the_grace_period_is_failed(ecs: Any, ecs_stub: Stubber) -> None:
@@ -322,8 +379,10 @@ def test_unreadable_logs_are_one_clause_after_the_exit_code(
     expect_describe(ecs_stub, stopped(migrate=1))
     logs_stub.add_client_error("get_log_events", "AccessDeniedException", "not authorized")
     reason = reason_of(EcsTaskRunner(ecs, logs), PROPS)
-    assert reason == (f"Task {TASK}: essential container migrate exited with code 1 (SuccessExitCodes: 0). "
-                      f"Logs: could not read {GROUP} {STREAM} (AccessDeniedException)")
+    assert reason == (
+        f"Task {TASK}: essential container migrate exited with code 1 (SuccessExitCodes: 0). "
+        f"Logs: could not read {GROUP} {STREAM} (AccessDeniedException)"
+    )
 
 
 def test_container_without_exit_code_names_stop_code_and_reasons(ecs: Any, ecs_stub: Stubber) -> None:
@@ -332,8 +391,10 @@ def test_container_without_exit_code_names_stop_code_and_reasons(ecs: Any, ecs_s
     pull = "CannotPullContainerError: ref pull has been retried 5 time(s): not found"
     expect_describe(ecs_stub, stopped(migrate=None, reason=pull, stop_code="TaskFailedToStart"))
     reason = reason_of(EcsTaskRunner(ecs), {**PROPS, "LogTailLines": "0"})
-    assert reason == (f"Task {TASK}: essential container migrate has no exit code; stopCode TaskFailedToStart; "
-                      f"stoppedReason: Essential container in task exited; container reason: {pull}")
+    assert reason == (
+        f"Task {TASK}: essential container migrate has no exit code; stopCode TaskFailedToStart; "
+        f"stoppedReason: Essential container in task exited; container reason: {pull}"
+    )
 
 
 def test_several_failures_are_all_named(ecs: Any, ecs_stub: Stubber) -> None:
@@ -341,8 +402,10 @@ def test_several_failures_are_all_named(ecs: Any, ecs_stub: Stubber) -> None:
     expect_run(ecs_stub, tasks=(TASK, TASK2), count=2)
     expect_describe(ecs_stub, stopped(migrate=1), stopped(TASK2, migrate=None), arns=(TASK, TASK2))
     reason = reason_of(EcsTaskRunner(ecs), {**PROPS, "Count": 2, "LogTailLines": 0})
-    assert reason == (f"Task {TASK} (1 of 2): essential container migrate exited with code 1 (SuccessExitCodes: 0). "
-                      "Also failed: task 1f7a1c2b3d4e5f60718293a4b5c6d7e9 container migrate has no exit code")
+    assert reason == (
+        f"Task {TASK} (1 of 2): essential container migrate exited with code 1 (SuccessExitCodes: 0). "
+        "Also failed: task 1f7a1c2b3d4e5f60718293a4b5c6d7e9 container migrate has no exit code"
+    )
 
 
 # -- timeout -------------------------------------------------------------------------------------
@@ -403,11 +466,14 @@ def test_fargate_only_task_definition_without_launch_type_needs_network_configur
 
 def test_access_denied_on_run_task_says_which_permission(ecs: Any, ecs_stub: Stubber) -> None:
     expect_lookup(ecs_stub)
-    ecs_stub.add_client_error("run_task", "AccessDeniedException",
-                              "User is not authorized to perform: iam:PassRole on resource: role/migrate")
+    ecs_stub.add_client_error(
+        "run_task", "AccessDeniedException", "User is not authorized to perform: iam:PassRole on resource: role/migrate"
+    )
     reason = reason_of(EcsTaskRunner(ecs), PROPS)
-    assert reason == ("RunTask was denied: User is not authorized to perform: iam:PassRole on resource: role/migrate "
-                      "(the function's role needs ecs:RunTask on the cluster and iam:PassRole for the task's roles)")
+    assert reason == (
+        "RunTask was denied: User is not authorized to perform: iam:PassRole on resource: role/migrate "
+        "(the function's role needs ecs:RunTask on the cluster and iam:PassRole for the task's roles)"
+    )
 
 
 def test_run_on_rejects_unknown_request_types() -> None:
@@ -429,8 +495,9 @@ def test_start_identifiers_fit_ecs_limits_and_survive_redelivery() -> None:
 
 def test_redelivery_reuses_the_client_token_when_list_tasks_lags(ecs: Any) -> None:
     tokens: list[str] = []
-    ecs.meta.events.register("provide-client-params.ecs.RunTask",
-                             lambda params, **_: tokens.append(params["clientToken"]))
+    ecs.meta.events.register(
+        "provide-client-params.ecs.RunTask", lambda params, **_: tokens.append(params["clientToken"])
+    )
     event = create_event({**PROPS, "LogTailLines": 0})
     for _ in range(2):  # ListTasks does not show the first task yet; ECS's clientToken answers with it
         with Stubber(ecs) as stub:
@@ -456,9 +523,11 @@ def test_cluster_outside_the_roles_scope_is_named_with_the_parameter(ecs: Any, e
     ecs_stub.add_response("describe_task_definition", definition(), {"taskDefinition": "migrate"})
     ecs_stub.add_client_error("list_tasks", "AccessDeniedException", "User is not authorized to perform: ecs:ListTasks")
     reason = reason_of(EcsTaskRunner(ecs), PROPS)
-    assert reason == ("ListTasks on cluster todobackend was denied: User is not authorized to perform: ecs:ListTasks "
-                      "(the function's role may use only the clusters in the cfnkit stack's AllowedClusterArns "
-                      "parameter)")
+    assert reason == (
+        "ListTasks on cluster todobackend was denied: User is not authorized to perform: ecs:ListTasks "
+        "(the function's role may use only the clusters in the cfnkit stack's AllowedClusterArns "
+        "parameter)"
+    )
 
 
 def test_redelivery_finds_the_running_task_with_started_by_alone(ecs: Any, ecs_stub: Stubber) -> None:
@@ -479,9 +548,18 @@ def test_redelivery_finds_the_running_task_with_started_by_alone(ecs: Any, ecs_s
 
 def conflict(stub: Stubber, *arns: str, token: Any = ANY, count: int = 1) -> None:
     stub.add_client_error(
-        "run_task", "ConflictException", "The specified clientToken is already in use.", http_status_code=400,
-        expected_params={"cluster": CLUSTER, "taskDefinition": "migrate", "launchType": "EC2", "count": count,
-                         "startedBy": ANY, "clientToken": token},
+        "run_task",
+        "ConflictException",
+        "The specified clientToken is already in use.",
+        http_status_code=400,
+        expected_params={
+            "cluster": CLUSTER,
+            "taskDefinition": "migrate",
+            "launchType": "EC2",
+            "count": count,
+            "startedBy": ANY,
+            "clientToken": token,
+        },
         modeled_fields={"resourceIds": list(arns)},
     )
 
@@ -515,8 +593,9 @@ def test_conflict_without_resource_ids_is_failed_with_ecs_message(ecs: Any, ecs_
     expect_lookup(ecs_stub)
     conflict(ecs_stub)
     reason = reason_of(EcsTaskRunner(ecs), PROPS)
-    assert reason == ("RunTask answered ConflictException without the tasks it names: "
-                      "The specified clientToken is already in use.")
+    assert reason == (
+        "RunTask answered ConflictException without the tasks it names: The specified clientToken is already in use."
+    )
 
 
 def test_client_exception_for_provisioning_capacity_is_retried(ecs: Any, ecs_stub: Stubber) -> None:
@@ -538,8 +617,10 @@ def test_client_exception_for_provisioning_capacity_times_out_naming_it(ecs: Any
     clock = FakeClock()
     runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY)
     body = handle(runner, create_event({**PROPS, "Timeout": "10"}), clock).only
-    assert body["Reason"] == ("timed out after 10 s; no task was started (last RunTask failure: "
-                              "ClientException: Tasks provisioning capacity limit exceeded.)")
+    assert body["Reason"] == (
+        "timed out after 10 s; no task was started (last RunTask failure: "
+        "ClientException: Tasks provisioning capacity limit exceeded.)"
+    )
 
 
 def test_other_client_exceptions_stay_fatal_with_their_message(ecs: Any, ecs_stub: Stubber) -> None:
@@ -551,10 +632,12 @@ def test_other_client_exceptions_stay_fatal_with_their_message(ecs: Any, ecs_stu
 
 @pytest.mark.parametrize(
     ("message", "capacity"),
-    [("Tasks provisioning capacity limit exceeded.", True),
-     ("Capacity is unavailable at this time. Please try again later", True),
-     ("TaskDefinition is inactive", False),
-     ("The referenced cluster was inactive.", False)],
+    [
+        ("Tasks provisioning capacity limit exceeded.", True),
+        ("Capacity is unavailable at this time. Please try again later", True),
+        ("TaskDefinition is inactive", False),
+        ("The referenced cluster was inactive.", False),
+    ],
 )
 def test_capacity_client_exceptions_are_told_apart(message: str, capacity: bool) -> None:
     assert is_capacity_error_message(message) is capacity
@@ -562,8 +645,12 @@ def test_capacity_client_exceptions_are_told_apart(message: str, capacity: bool)
 
 def test_property_values_never_reach_the_logs(ecs: Any, ecs_stub: Stubber, capsys: pytest.CaptureFixture[str]) -> None:
     secret = "p4ss-w0rd-in-an-override"
-    props = {**PROPS, "Overrides": {"ContainerOverrides": [
-        {"Name": "migrate", "Environment": [{"Name": "MYSQL_PASSWORD", "Value": secret}]}]}}
+    props = {
+        **PROPS,
+        "Overrides": {
+            "ContainerOverrides": [{"Name": "migrate", "Environment": [{"Name": "MYSQL_PASSWORD", "Value": secret}]}]
+        },
+    }
     expect_lookup(ecs_stub)
     ecs_stub.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []})
     expect_describe(ecs_stub, stopped(migrate=1))
@@ -593,9 +680,12 @@ def test_a_task_another_invocation_stopped_at_its_deadline_is_failed_whatever_it
     expect_lookup(ecs_stub)
     expect_run(ecs_stub)
     task = stopped(migrate=0, stop_code="UserInitiated")
-    task["stoppedReason"] = ("cfnkit: stack demo-stack resource Resource stopped the task (Create did not finish "
-                             "in time or failed)")
+    task["stoppedReason"] = (
+        "cfnkit: stack demo-stack resource Resource stopped the task (Create did not finish in time or failed)"
+    )
     expect_describe(ecs_stub, task)
     reason = reason_of(EcsTaskRunner(ecs), {**PROPS, "LogTailLines": "0"})
-    assert reason == (f"Task {TASK}: essential container migrate was stopped by cfnkit: another invocation of this "
-                      f"request reached its deadline (stoppedReason: {task['stoppedReason']})")
+    assert reason == (
+        f"Task {TASK}: essential container migrate was stopped by cfnkit: another invocation of this "
+        f"request reached its deadline (stoppedReason: {task['stoppedReason']})"
+    )

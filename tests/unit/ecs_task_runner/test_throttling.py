@@ -38,18 +38,39 @@ class Ceiling(random.Random):
 
 
 def definition() -> dict[str, Any]:
-    return {"taskDefinition": {
-        "taskDefinitionArn": TD_ARN, "family": "migrate", "networkMode": "bridge", "requiresCompatibilities": ["EC2"],
-        "containerDefinitions": [{"name": "migrate", "image": "todobackend", "essential": True, "logConfiguration": {
-            "logDriver": "awslogs", "options": {"awslogs-group": GROUP, "awslogs-region": "us-east-1",
-                                                "awslogs-stream-prefix": "migrate"}}}],
-    }}
+    return {
+        "taskDefinition": {
+            "taskDefinitionArn": TD_ARN,
+            "family": "migrate",
+            "networkMode": "bridge",
+            "requiresCompatibilities": ["EC2"],
+            "containerDefinitions": [
+                {
+                    "name": "migrate",
+                    "image": "todobackend",
+                    "essential": True,
+                    "logConfiguration": {
+                        "logDriver": "awslogs",
+                        "options": {
+                            "awslogs-group": GROUP,
+                            "awslogs-region": "us-east-1",
+                            "awslogs-stream-prefix": "migrate",
+                        },
+                    },
+                }
+            ],
+        }
+    }
 
 
 def stopped(code: int = 0) -> dict[str, Any]:
-    return {"taskArn": TASK, "lastStatus": "STOPPED", "stopCode": "EssentialContainerExited",
-            "stoppedReason": "Essential container in task exited",
-            "containers": [{"name": "migrate", "lastStatus": "STOPPED", "exitCode": code}]}
+    return {
+        "taskArn": TASK,
+        "lastStatus": "STOPPED",
+        "stopCode": "EssentialContainerExited",
+        "stoppedReason": "Essential container in task exited",
+        "containers": [{"name": "migrate", "lastStatus": "STOPPED", "exitCode": code}],
+    }
 
 
 def running() -> dict[str, Any]:
@@ -58,8 +79,9 @@ def running() -> dict[str, Any]:
 
 def throttle(stub: Stubber, operation: str, times: int = 1) -> None:
     for _ in range(times):
-        stub.add_client_error(operation, service_error_code="ThrottlingException", service_message="Rate exceeded",
-                              http_status_code=400)
+        stub.add_client_error(
+            operation, service_error_code="ThrottlingException", service_message="Rate exceeded", http_status_code=400
+        )
 
 
 def expect_definition(stub: Stubber) -> None:
@@ -76,20 +98,35 @@ def expect_lookup(stub: Stubber) -> None:
 
 
 def expect_run(stub: Stubber) -> None:
-    stub.add_response("run_task", {"tasks": [{"taskArn": TASK, "lastStatus": "PROVISIONING"}], "failures": []},
-                      {"cluster": CLUSTER, "taskDefinition": "migrate", "launchType": "EC2", "count": 1,
-                       "startedBy": ANY, "clientToken": ANY})
+    stub.add_response(
+        "run_task",
+        {"tasks": [{"taskArn": TASK, "lastStatus": "PROVISIONING"}], "failures": []},
+        {
+            "cluster": CLUSTER,
+            "taskDefinition": "migrate",
+            "launchType": "EC2",
+            "count": 1,
+            "startedBy": ANY,
+            "clientToken": ANY,
+        },
+    )
 
 
 def expect_describe(stub: Stubber, task: dict[str, Any]) -> None:
     stub.add_response("describe_tasks", {"tasks": [task], "failures": []}, {"cluster": CLUSTER, "tasks": [TASK]})
 
 
-def handle(runner: EcsTaskRunner, event: dict[str, Any], clock: FakeClock,
-           invoker: RecordingInvoker | None = None, lambda_timeout: float = 900) -> RecordingSender:
+def handle(
+    runner: EcsTaskRunner,
+    event: dict[str, Any],
+    clock: FakeClock,
+    invoker: RecordingInvoker | None = None,
+    lambda_timeout: float = 900,
+) -> RecordingSender:
     sender = RecordingSender()
     CustomResource(runner, sender=sender, clock=clock, invoker=invoker or RecordingInvoker())(
-        event, FakeContext(lambda_timeout, clock=clock))
+        event, FakeContext(lambda_timeout, clock=clock)
+    )
     return sender
 
 
@@ -138,8 +175,9 @@ def test_throttled_describe_tasks_skips_a_poll_and_slows_the_pace(ecs: Any, ecs_
     expect_describe(ecs_stub, running())
     expect_describe(ecs_stub, stopped())
     clock = FakeClock()
-    body = handle(EcsTaskRunner(ecs, clock=clock, schedule=STEADY), create_event({**PROPS, "LogTailLines": 0}),
-                  clock).only
+    body = handle(
+        EcsTaskRunner(ecs, clock=clock, schedule=STEADY), create_event({**PROPS, "LogTailLines": 0}), clock
+    ).only
     assert body["Status"] == "SUCCESS", body["Reason"]
     # 1 s; each throttle sets the pace to the ceiling (5), however slow it already was; one clean
     # poll takes a tenth off it.
@@ -180,8 +218,9 @@ def test_run_task_throttled_past_its_in_place_budget_is_retried_with_the_same_cl
         throttle(stub, "run_task", 3)
         expect_run(stub)
         expect_describe(stub, stopped())
-        ecs.meta.events.register("provide-client-params.ecs.RunTask",
-                                 lambda params, **_: tokens.append(params["clientToken"]))
+        ecs.meta.events.register(
+            "provide-client-params.ecs.RunTask", lambda params, **_: tokens.append(params["clientToken"])
+        )
         clock = FakeClock()
         runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY, rng=Ceiling())
         body = handle(runner, create_event({**PROPS, "LogTailLines": 0}), clock).only
@@ -225,17 +264,23 @@ def test_throttled_log_tail_is_retried_then_read(ecs: Any, ecs_stub: Stubber, lo
     expect_run(ecs_stub)
     expect_describe(ecs_stub, stopped(code=2))
     throttle(logs_stub, "get_log_events")
-    logs_stub.add_response("get_log_events", {"events": [{"timestamp": 1, "message": "boom"}]},
-                           {"logGroupName": GROUP, "logStreamName": STREAM, "startFromHead": False, "limit": 20})
+    logs_stub.add_response(
+        "get_log_events",
+        {"events": [{"timestamp": 1, "message": "boom"}]},
+        {"logGroupName": GROUP, "logStreamName": STREAM, "startFromHead": False, "limit": 20},
+    )
     clock = FakeClock()
     runner = EcsTaskRunner(ecs, logs, clock=clock, schedule=STEADY, rng=Ceiling())
     body = handle(runner, create_event(PROPS), clock).only
-    assert body["Reason"] == (f"Task {TASK}: essential container migrate exited with code 2 (SuccessExitCodes: 0). "
-                              f"Last 1 log lines ({GROUP} {STREAM}): boom")
+    assert body["Reason"] == (
+        f"Task {TASK}: essential container migrate exited with code 2 (SuccessExitCodes: 0). "
+        f"Last 1 log lines ({GROUP} {STREAM}): boom"
+    )
 
 
-def test_log_tail_throttled_past_its_budget_keeps_the_failure_reason(ecs: Any, ecs_stub: Stubber, logs: Any,
-                                                                     logs_stub: Stubber) -> None:
+def test_log_tail_throttled_past_its_budget_keeps_the_failure_reason(
+    ecs: Any, ecs_stub: Stubber, logs: Any, logs_stub: Stubber
+) -> None:
     expect_lookup(ecs_stub)
     expect_run(ecs_stub)
     expect_describe(ecs_stub, stopped(code=2))
@@ -243,8 +288,10 @@ def test_log_tail_throttled_past_its_budget_keeps_the_failure_reason(ecs: Any, e
     clock = FakeClock()
     runner = EcsTaskRunner(ecs, logs, clock=clock, schedule=STEADY, rng=Ceiling())
     body = handle(runner, create_event(PROPS), clock).only
-    assert body["Reason"] == (f"Task {TASK}: essential container migrate exited with code 2 (SuccessExitCodes: 0). "
-                              f"Logs: could not read {GROUP} {STREAM} (ThrottlingException for 2 s)")
+    assert body["Reason"] == (
+        f"Task {TASK}: essential container migrate exited with code 2 (SuccessExitCodes: 0). "
+        f"Logs: could not read {GROUP} {STREAM} (ThrottlingException for 2 s)"
+    )
 
 
 # -- the deadline -----------------------------------------------------------------------------
@@ -258,11 +305,14 @@ def test_throttle_that_outlasts_the_deadline_fails_in_time_naming_it(ecs: Any, e
     ecs_stub.add_response("stop_task", {}, {"cluster": CLUSTER, "task": TASK, "reason": ANY})
     clock = FakeClock()
     started = clock.now()
-    body = handle(EcsTaskRunner(ecs, clock=clock, schedule=STEADY), create_event({**PROPS, "Timeout": "60"}),
-                  clock).only
+    body = handle(
+        EcsTaskRunner(ecs, clock=clock, schedule=STEADY), create_event({**PROPS, "Timeout": "60"}), clock
+    ).only
     assert body["Status"] == "FAILED"
-    assert body["Reason"] == ("timed out after 60 s; the ECS API was throttling DescribeTasks for the last 59 s "
-                              "(13 calls, last error ThrottlingException); task stopped")
+    assert body["Reason"] == (
+        "timed out after 60 s; the ECS API was throttling DescribeTasks for the last 59 s "
+        "(13 calls, last error ThrottlingException); task stopped"
+    )
     assert clock.now() - started == 60.0
 
 
@@ -294,6 +344,8 @@ def test_in_place_retries_never_run_past_the_deadline(ecs: Any, ecs_stub: Stubbe
     started = clock.now()
     runner = EcsTaskRunner(ecs, clock=clock, schedule=STEADY, rng=Ceiling())
     body = handle(runner, create_event({**PROPS, "Timeout": "5"}), clock).only
-    assert body["Reason"] == ("timed out after 5 s; the ECS API was throttling RunTask for the last 5 s "
-                              "(2 calls, last error ThrottlingException); no task was started")
+    assert body["Reason"] == (
+        "timed out after 5 s; the ECS API was throttling RunTask for the last 5 s "
+        "(2 calls, last error ThrottlingException); no task was started"
+    )
     assert clock.now() - started == 5.0

@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 from cfnkit.secrets_exec import USAGE, main
 
 CANARY = "CANARY-7f3e9b1c-do-not-log"
-TRICKY = "it's \"quoted\" $HOME `id` $(id)\nline two ünïcødé 密码 \\ end"
+TRICKY = 'it\'s "quoted" $HOME `id` $(id)\nline two ünïcødé 密码 \\ end'
 CORE = Path(__file__).resolve().parents[3] / "layers" / "core"
 
 
@@ -38,8 +38,9 @@ class RecordingExec:
 
 @pytest.fixture
 def client() -> Any:
-    return boto3.client("secretsmanager", region_name="us-east-1", aws_access_key_id="testing",
-                        aws_secret_access_key="testing")
+    return boto3.client(
+        "secretsmanager", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 @pytest.fixture
@@ -50,8 +51,11 @@ def stub(client: Any) -> Iterator[Stubber]:
 
 
 def secret(stub: Stubber, secret_id: str, *, string: str | None = None, binary: bytes | None = None) -> None:
-    doc: dict[str, Any] = {"ARN": f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{secret_id}-AbCdEf",
-                           "Name": secret_id, "VersionId": "11111111-1111-4111-8111-111111111111"}
+    doc: dict[str, Any] = {
+        "ARN": f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{secret_id}-AbCdEf",
+        "Name": secret_id,
+        "VersionId": "11111111-1111-4111-8111-111111111111",
+    }
     if string is not None:
         doc["SecretString"] = string
     if binary is not None:
@@ -59,8 +63,9 @@ def secret(stub: Stubber, secret_id: str, *, string: str | None = None, binary: 
     stub.add_response("get_secret_value", doc, {"SecretId": secret_id})
 
 
-def call(argv: list[str], environ: dict[str, str], client: Any = None,
-         execvpe: RecordingExec | None = None) -> tuple[int, str, RecordingExec]:
+def call(
+    argv: list[str], environ: dict[str, str], client: Any = None, execvpe: RecordingExec | None = None
+) -> tuple[int, str, RecordingExec]:
     err = io.StringIO()
     recorder = execvpe or RecordingExec()
 
@@ -82,8 +87,9 @@ def test_help_prints_usage() -> None:
     assert (code, err, recorder.calls) == (0, USAGE, [])
 
 
-@pytest.mark.parametrize("environ", [{"PATH": "/bin"}, {"PATH": "/bin", "SECRETS": ""},
-                                     {"PATH": "/bin", "SECRETS": " \n\t "}])
+@pytest.mark.parametrize(
+    "environ", [{"PATH": "/bin"}, {"PATH": "/bin", "SECRETS": ""}, {"PATH": "/bin", "SECRETS": " \n\t "}]
+)
 def test_no_secrets_execs_at_once_without_aws(environ: dict[str, str]) -> None:
     code, err, recorder = call(["app", "--flag"], environ)
     assert (code, err) == (0, "")
@@ -96,14 +102,26 @@ def test_double_dash_separates_the_command() -> None:
 
 
 def test_every_key_becomes_a_variable_byte_for_byte(client: Any, stub: Stubber) -> None:
-    secret(stub, "app/credentials", string=json.dumps({"MYSQL_PASSWORD": TRICKY, "PORT": 3306, "DEBUG": False,
-                                                       "OPTS": {"a": [1, "x"]}, "EMPTY": "", "NONE": None}))
+    secret(
+        stub,
+        "app/credentials",
+        string=json.dumps(
+            {"MYSQL_PASSWORD": TRICKY, "PORT": 3306, "DEBUG": False, "OPTS": {"a": [1, "x"]}, "EMPTY": "", "NONE": None}
+        ),
+    )
     environ = {"PATH": "/bin", "SECRETS": "app/credentials"}
     code, err, recorder = call(["python3", "manage.py", "migrate"], environ, client)
     assert code == 0
     assert recorder.calls[0][:2] == ("python3", ["python3", "manage.py", "migrate"])
-    assert recorder.env == {**environ, "MYSQL_PASSWORD": TRICKY, "PORT": "3306", "DEBUG": "false",
-                            "OPTS": '{"a":[1,"x"]}', "EMPTY": "", "NONE": "null"}
+    assert recorder.env == {
+        **environ,
+        "MYSQL_PASSWORD": TRICKY,
+        "PORT": "3306",
+        "DEBUG": "false",
+        "OPTS": '{"a":[1,"x"]}',
+        "EMPTY": "",
+        "NONE": "null",
+    }
     assert environ == {"PATH": "/bin", "SECRETS": "app/credentials"}
     assert err == "cfnkit-secrets-exec: secret app/credentials: set MYSQL_PASSWORD, PORT, DEBUG, OPTS, EMPTY, NONE\n"
 
@@ -117,8 +135,7 @@ def test_later_secret_overrides_earlier_and_says_so_by_name(client: Any, stub: S
     assert recorder.env["PATH"] == "/opt/bin"
     assert err.splitlines() == [
         "cfnkit-secrets-exec: secret db/credentials: set DB_PASSWORD, DB_USER",
-        "cfnkit-secrets-exec: DB_PASSWORD from secret app/credentials overrides DB_PASSWORD from secret "
-        "db/credentials",
+        "cfnkit-secrets-exec: DB_PASSWORD from secret app/credentials overrides DB_PASSWORD from secret db/credentials",
         "cfnkit-secrets-exec: PATH from secret app/credentials overrides the PATH already in the environment",
         "cfnkit-secrets-exec: secret app/credentials: set DB_PASSWORD, PATH",
     ]
@@ -131,57 +148,92 @@ def test_a_secret_named_twice_is_read_once(client: Any, stub: Stubber) -> None:
 
 
 FAILURES = [
-    pytest.param({"string": json.dumps({"GOOD": CANARY, "bad-name": CANARY, "1ST": CANARY, "": CANARY})},
-                 'secret app/credentials has keys that are not valid environment variable names: "bad-name", '
-                 '"1ST", "" (a name is letters, digits and \'_\', not starting with a digit)', id="bad-key"),
-    pytest.param({"string": CANARY},
-                 "secret app/credentials must be a JSON object of NAME: value pairs, but its SecretString is not "
-                 "JSON", id="plain-string"),
-    pytest.param({"string": json.dumps([CANARY])},
-                 "secret app/credentials must be a JSON object of NAME: value pairs, but its SecretString is a list",
-                 id="json-list"),
-    pytest.param({"string": json.dumps(CANARY)},
-                 "secret app/credentials must be a JSON object of NAME: value pairs, but its SecretString is a "
-                 "string", id="json-string"),
-    pytest.param({"binary": CANARY.encode()},
-                 "secret app/credentials is binary (SecretBinary); it must be a JSON object of NAME: value pairs",
-                 id="binary"),
-    pytest.param({"string": json.dumps({"A": "x\x00" + CANARY})},
-                 "secret app/credentials has values with a NUL character, which an environment variable cannot "
-                 "hold: A", id="nul"),
+    pytest.param(
+        {"string": json.dumps({"GOOD": CANARY, "bad-name": CANARY, "1ST": CANARY, "": CANARY})},
+        'secret app/credentials has keys that are not valid environment variable names: "bad-name", '
+        '"1ST", "" (a name is letters, digits and \'_\', not starting with a digit)',
+        id="bad-key",
+    ),
+    pytest.param(
+        {"string": CANARY},
+        "secret app/credentials must be a JSON object of NAME: value pairs, but its SecretString is not JSON",
+        id="plain-string",
+    ),
+    pytest.param(
+        {"string": json.dumps([CANARY])},
+        "secret app/credentials must be a JSON object of NAME: value pairs, but its SecretString is a list",
+        id="json-list",
+    ),
+    pytest.param(
+        {"string": json.dumps(CANARY)},
+        "secret app/credentials must be a JSON object of NAME: value pairs, but its SecretString is a string",
+        id="json-string",
+    ),
+    pytest.param(
+        {"binary": CANARY.encode()},
+        "secret app/credentials is binary (SecretBinary); it must be a JSON object of NAME: value pairs",
+        id="binary",
+    ),
+    pytest.param(
+        {"string": json.dumps({"A": "x\x00" + CANARY})},
+        "secret app/credentials has values with a NUL character, which an environment variable cannot hold: A",
+        id="nul",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("value", "message"), FAILURES)
-def test_a_secret_that_cannot_be_loaded_stops_before_exec(client: Any, stub: Stubber, value: dict[str, Any],
-                                                          message: str) -> None:
+def test_a_secret_that_cannot_be_loaded_stops_before_exec(
+    client: Any, stub: Stubber, value: dict[str, Any], message: str
+) -> None:
     secret(stub, "app/credentials", **value)
     code, err, recorder = call(["app"], {"SECRETS": "app/credentials"}, client)
     assert (code, err, recorder.calls) == (1, f"cfnkit-secrets-exec: {message}; not starting app\n", [])
     assert CANARY not in err
 
 
-@pytest.mark.parametrize(("code", "message", "expected"), [
-    ("ResourceNotFoundException", "Secrets Manager can't find the specified secret.",
-     "cannot read secret app/credentials: ResourceNotFoundException: Secrets Manager can't find the specified "
-     "secret. (check the name in SECRETS and the task's region)"),
-    ("AccessDeniedException", "not authorized to perform: secretsmanager:GetSecretValue",
-     "cannot read secret app/credentials: AccessDeniedException: not authorized to perform: "
-     "secretsmanager:GetSecretValue (the task role needs secretsmanager:GetSecretValue on this secret "
-     "(and kms:Decrypt on its KMS key))"),
-    ("DecryptionFailure", "can't decrypt",
-     "cannot read secret app/credentials: DecryptionFailure: can't decrypt (the task role needs kms:Decrypt on "
-     "the secret's KMS key)"),
-    ("InvalidRequestException", "marked for deletion",
-     "cannot read secret app/credentials: InvalidRequestException: marked for deletion (the secret may be "
-     "scheduled for deletion; restore it)"),
-    ("ThrottlingException", "slow down", "cannot read secret app/credentials: ThrottlingException: slow down"),
-])
-def test_a_fetch_error_stops_before_exec_naming_the_secret(client: Any, stub: Stubber, code: str, message: str,
-                                                           expected: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "message", "expected"),
+    [
+        (
+            "ResourceNotFoundException",
+            "Secrets Manager can't find the specified secret.",
+            "cannot read secret app/credentials: ResourceNotFoundException: Secrets Manager can't find the specified "
+            "secret. (check the name in SECRETS and the task's region)",
+        ),
+        (
+            "AccessDeniedException",
+            "not authorized to perform: secretsmanager:GetSecretValue",
+            "cannot read secret app/credentials: AccessDeniedException: not authorized to perform: "
+            "secretsmanager:GetSecretValue (the task role needs secretsmanager:GetSecretValue on this secret "
+            "(and kms:Decrypt on its KMS key))",
+        ),
+        (
+            "DecryptionFailure",
+            "can't decrypt",
+            "cannot read secret app/credentials: DecryptionFailure: can't decrypt (the task role needs kms:Decrypt on "
+            "the secret's KMS key)",
+        ),
+        (
+            "InvalidRequestException",
+            "marked for deletion",
+            "cannot read secret app/credentials: InvalidRequestException: marked for deletion (the secret may be "
+            "scheduled for deletion; restore it)",
+        ),
+        ("ThrottlingException", "slow down", "cannot read secret app/credentials: ThrottlingException: slow down"),
+    ],
+)
+def test_a_fetch_error_stops_before_exec_naming_the_secret(
+    client: Any, stub: Stubber, code: str, message: str, expected: str
+) -> None:
     secret(stub, "db/credentials", string=json.dumps({"DB": CANARY}))
-    stub.add_client_error("get_secret_value", service_error_code=code, service_message=message,
-                          http_status_code=400, expected_params={"SecretId": "app/credentials"})
+    stub.add_client_error(
+        "get_secret_value",
+        service_error_code=code,
+        service_message=message,
+        http_status_code=400,
+        expected_params={"SecretId": "app/credentials"},
+    )
     exit_code, err, recorder = call(["app"], {"SECRETS": "db/credentials app/credentials"}, client)
     assert (exit_code, recorder.calls) == (1, [])
     assert err.splitlines()[-1] == f"cfnkit-secrets-exec: {expected}; not starting app"
@@ -196,8 +248,10 @@ def test_the_default_client_without_a_region_stops_before_exec(monkeypatch: pyte
     err = io.StringIO()
     code = main(["app"], environ={"SECRETS": "a"}, execvpe=recorder, stderr=err)
     assert (code, recorder.calls) == (1, [])
-    assert err.getvalue() == ("cfnkit-secrets-exec: cannot create a Secrets Manager client: NoRegionError: "
-                              "You must specify a region.; not starting app\n")
+    assert err.getvalue() == (
+        "cfnkit-secrets-exec: cannot create a Secrets Manager client: NoRegionError: "
+        "You must specify a region.; not starting app\n"
+    )
 
 
 def test_a_missing_command_exits_127() -> None:
@@ -221,7 +275,15 @@ def test_module_imports_and_runs_without_boto3() -> None:
         "assert (code, calls) == (0, ['app']), (code, calls)\n"
         "sys.exit(secrets_exec.main(['app'], environ={'SECRETS': 'a'}, execvpe=lambda f, a, e: None))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False,
-                          env={"PYTHONPATH": str(CORE)})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PYTHONPATH": str(CORE)},
+    )
     assert (done.returncode, done.stderr) == (
-        1, "cfnkit-secrets-exec: boto3 is not installed (pip install 'cfnkit[aws]'); not starting app\n")
+        1,
+        "cfnkit-secrets-exec: boto3 is not installed (pip install 'cfnkit[aws]'); not starting app\n",
+    )

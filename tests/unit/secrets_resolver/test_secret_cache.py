@@ -62,10 +62,20 @@ def test_powertools_secrets_provider_serves_a_pinned_version_from_the_unpinned_e
         assert provider.get("s", max_age=60, VersionId="v2") == "current"
 
 
-@pytest.mark.parametrize(("value", "max_age"), [
-    (None, 5.0), ("", 5.0), ("30", 30.0), ("0", 0.0), ("2.5", 2.5), ("soon", 5.0), ("-1", 5.0), ("nan", 5.0),
-    ("99999", 5.0),
-])
+@pytest.mark.parametrize(
+    ("value", "max_age"),
+    [
+        (None, 5.0),
+        ("", 5.0),
+        ("30", 30.0),
+        ("0", 0.0),
+        ("2.5", 2.5),
+        ("soon", 5.0),
+        ("-1", 5.0),
+        ("nan", 5.0),
+        ("99999", 5.0),
+    ],
+)
 def test_max_age_comes_from_the_environment_and_never_fails(value: str | None, max_age: float) -> None:
     environ = {} if value is None else {"CFNKIT_SECRETS_CACHE_SECONDS": value}
     assert SecretCache.from_environment(environ).max_age == max_age

@@ -23,8 +23,7 @@ PHYSICAL_ID = "demo-stack-Secrets-aa15fc96b238"
 
 
 def answer(*, string: str | None = None, binary: bytes | None = None, version: str = VERSION_1) -> dict[str, Any]:
-    doc: dict[str, Any] = {"ARN": SECRET_ARN, "Name": SECRET_ID, "VersionId": version,
-                           "VersionStages": ["AWSCURRENT"]}
+    doc: dict[str, Any] = {"ARN": SECRET_ARN, "Name": SECRET_ID, "VersionId": version, "VersionStages": ["AWSCURRENT"]}
     if string is not None:
         doc["SecretString"] = string
     if binary is not None:
@@ -33,8 +32,12 @@ def answer(*, string: str | None = None, binary: bytes | None = None, version: s
 
 
 def described(**extra: Any) -> dict[str, Any]:
-    return {"ARN": SECRET_ARN, "Name": SECRET_ID,
-            "VersionIdsToStages": {VERSION_1: ["AWSCURRENT"], VERSION_2: ["AWSPREVIOUS"]}, **extra}
+    return {
+        "ARN": SECRET_ARN,
+        "Name": SECRET_ID,
+        "VersionIdsToStages": {VERSION_1: ["AWSCURRENT"], VERSION_2: ["AWSPREVIOUS"]},
+        **extra,
+    }
 
 
 def run(provider: SecretsResolver, event: dict[str, Any]) -> dict[str, Any]:
@@ -67,13 +70,24 @@ def expect_error(stub: Stubber, code: str, message: str, operation: str = "get_s
 
 
 def test_json_object_secret_gives_one_attribute_per_key(client: Any, stub: Stubber) -> None:
-    expect_get(stub, answer(string=json.dumps({"MYSQL_PASSWORD": "pw-one", "PORT": 3306, "OPTS": {"ssl": True},
-                                               "ENABLED": False, "NOTHING": None})))
+    expect_get(
+        stub,
+        answer(
+            string=json.dumps(
+                {"MYSQL_PASSWORD": "pw-one", "PORT": 3306, "OPTS": {"ssl": True}, "ENABLED": False, "NOTHING": None}
+            )
+        ),
+    )
     body = run(SecretsResolver(client), create(PROPS))
     assert body["Status"] == "SUCCESS"
     assert body["NoEcho"] is True
-    assert body["Data"] == {"MYSQL_PASSWORD": "pw-one", "PORT": "3306", "OPTS": '{"ssl":true}',
-                            "ENABLED": "false", "NOTHING": "null"}
+    assert body["Data"] == {
+        "MYSQL_PASSWORD": "pw-one",
+        "PORT": "3306",
+        "OPTS": '{"ssl":true}',
+        "ENABLED": "false",
+        "NOTHING": "null",
+    }
 
 
 def test_plain_string_secret_gives_secret_string(client: Any, stub: Stubber) -> None:
@@ -146,8 +160,8 @@ def test_too_large_fails_with_size_limit_and_keys_by_size(client: Any, stub: Stu
     assert outcome(body) == {
         "Status": "FAILED",
         "Reason": "Response too large: 4845 bytes with its Data; the limit is 4096 bytes. Largest Data keys: "
-                  "BIG (3008 B), MEDIUM (1511 B), SMALL (20 B). Secret todobackend/credentials gives 3 keys; "
-                  "list only the keys this stack needs in the Keys property.",
+        "BIG (3008 B), MEDIUM (1511 B), SMALL (20 B). Secret todobackend/credentials gives 3 keys; "
+        "list only the keys this stack needs in the Keys property.",
         "PhysicalResourceId": PHYSICAL_ID,
     }
 
@@ -157,8 +171,8 @@ def test_too_large_plain_string_says_keys_cannot_help(client: Any, stub: Stubber
     assert outcome(run(SecretsResolver(client), create(PROPS))) == {
         "Status": "FAILED",
         "Reason": "Response too large: 5321 bytes with its Data; the limit is 4096 bytes. Largest Data keys: "
-                  "SecretString (5017 B). Secret todobackend/credentials is a plain string; a string this large "
-                  "cannot pass through a custom resource response: store a smaller value.",
+        "SecretString (5017 B). Secret todobackend/credentials is a plain string; a string this large "
+        "cannot pass through a custom resource response: store a smaller value.",
         "PhysicalResourceId": PHYSICAL_ID,
     }
 
@@ -243,8 +257,11 @@ def test_not_found_names_secret_region_and_fix(client: Any, stub: Stubber) -> No
 
 def test_unknown_version_id_lists_the_versions(client: Any, stub: Stubber) -> None:
     unknown = "33333333-3333-4333-8333-333333333333"
-    expect_error(stub, "ResourceNotFoundException",
-                 f"Secrets Manager can't find the specified secret value for VersionId: {unknown}")
+    expect_error(
+        stub,
+        "ResourceNotFoundException",
+        f"Secrets Manager can't find the specified secret value for VersionId: {unknown}",
+    )
     stub.add_response("describe_secret", described(), {"SecretId": SECRET_ID})
     event = create({**PROPS, "VersionId": unknown})
     assert outcome(run(SecretsResolver(client), event)) == failed_create(
@@ -255,8 +272,11 @@ def test_unknown_version_id_lists_the_versions(client: Any, stub: Stubber) -> No
 
 
 def test_unknown_version_stage_lists_the_labels(client: Any, stub: Stubber) -> None:
-    expect_error(stub, "ResourceNotFoundException",
-                 "Secrets Manager can't find the specified secret value for staging label: AWSPENDING")
+    expect_error(
+        stub,
+        "ResourceNotFoundException",
+        "Secrets Manager can't find the specified secret value for staging label: AWSPENDING",
+    )
     stub.add_response("describe_secret", described(), {"SecretId": SECRET_ID})
     event = create({**PROPS, "VersionStage": "AWSPENDING"})
     assert outcome(run(SecretsResolver(client), event)) == failed_create(
@@ -268,8 +288,9 @@ def test_unknown_version_stage_lists_the_labels(client: Any, stub: Stubber) -> N
 
 def test_unknown_version_of_a_missing_secret_is_not_found(client: Any, stub: Stubber) -> None:
     expect_error(stub, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
-    expect_error(stub, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.",
-                 "describe_secret")
+    expect_error(
+        stub, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.", "describe_secret"
+    )
     event = create({**PROPS, "VersionStage": "AWSPENDING"})
     assert outcome(run(SecretsResolver(client), event))["Reason"].startswith(
         "Secret todobackend/credentials was not found in us-east-1"
@@ -277,8 +298,11 @@ def test_unknown_version_of_a_missing_secret_is_not_found(client: Any, stub: Stu
 
 
 def test_scheduled_for_deletion_says_when_and_how_to_restore(client: Any, stub: Stubber) -> None:
-    expect_error(stub, "InvalidRequestException",
-                 "You can't perform this operation on the secret because it was marked for deletion.")
+    expect_error(
+        stub,
+        "InvalidRequestException",
+        "You can't perform this operation on the secret because it was marked for deletion.",
+    )
     deleted = datetime.datetime(2026, 11, 20, 9, 30, tzinfo=datetime.UTC)
     stub.add_response("describe_secret", described(DeletedDate=deleted), {"SecretId": SECRET_ID})
     event = create(PROPS)
@@ -292,8 +316,10 @@ def test_scheduled_for_deletion_says_when_and_how_to_restore(client: Any, stub: 
 
 
 def test_access_denied_names_action_and_arn(client: Any, stub: Stubber) -> None:
-    message = ("User: arn:aws:sts::123456789012:assumed-role/resolver/fn is not authorized to perform: "
-               "secretsmanager:GetSecretValue on resource: todobackend/credentials")
+    message = (
+        "User: arn:aws:sts::123456789012:assumed-role/resolver/fn is not authorized to perform: "
+        "secretsmanager:GetSecretValue on resource: todobackend/credentials"
+    )
     expect_error(stub, "AccessDeniedException", message)
     expect_error(stub, "AccessDeniedException", "denied", "describe_secret")
     event = create(PROPS)
@@ -319,8 +345,12 @@ def test_access_denied_uses_the_arn_when_describe_is_allowed(client: Any, stub: 
 
 def test_access_denied_with_an_arn_secret_id_names_it(client: Any) -> None:
     with Stubber(client) as stub:
-        stub.add_client_error("get_secret_value", service_error_code="AccessDeniedException",
-                              service_message="not authorized", http_status_code=400)
+        stub.add_client_error(
+            "get_secret_value",
+            service_error_code="AccessDeniedException",
+            service_message="not authorized",
+            http_status_code=400,
+        )
         event = create({"SecretId": SECRET_ARN})
         assert outcome(run(SecretsResolver(client), event))["Reason"] == (
             f"Access denied reading secret {SECRET_ARN} (AWS said: AccessDeniedException: not authorized). "
@@ -384,8 +414,10 @@ def test_physical_id_depends_on_secret_id_only(client: Any, stub: Stubber) -> No
     expect_get(stub, answer(string="two", version=VERSION_2), VersionId=VERSION_2)
     resolver = SecretsResolver(client, cache=SecretCache(max_age=0))
     created = run(resolver, create(PROPS))
-    updated = run(resolver, update_event({**PROPS, "VersionId": VERSION_2}, PROPS, created["PhysicalResourceId"],
-                                         logical_id="Secrets"))
+    updated = run(
+        resolver,
+        update_event({**PROPS, "VersionId": VERSION_2}, PROPS, created["PhysicalResourceId"], logical_id="Secrets"),
+    )
     assert created["PhysicalResourceId"] == PHYSICAL_ID
     assert updated["PhysicalResourceId"] == created["PhysicalResourceId"]
     assert (created["Data"], updated["Data"]) == ({"SecretString": "one"}, {"SecretString": "two"})
@@ -431,8 +463,9 @@ class ExplodingClient:
 
 
 def test_delete_succeeds_at_once_touching_nothing() -> None:
-    event = delete_event({**PROPS, "VersionId": VERSION_1, "VersionStage": "AWSCURRENT"}, "demo-stack-Secrets-abc",
-                         logical_id="Secrets")
+    event = delete_event(
+        {**PROPS, "VersionId": VERSION_1, "VersionStage": "AWSCURRENT"}, "demo-stack-Secrets-abc", logical_id="Secrets"
+    )
     body = run(SecretsResolver(ExplodingClient()), event)  # type: ignore[arg-type]
     assert outcome(body) == {"Status": "SUCCESS", "Reason": "", "PhysicalResourceId": "demo-stack-Secrets-abc"}
 

@@ -27,21 +27,38 @@ class Ceiling(random.Random):
 
 def throttle(stub: Stubber, times: int) -> None:
     for _ in range(times):
-        stub.add_client_error("get_secret_value", service_error_code="ThrottlingException",
-                              service_message="Rate exceeded", http_status_code=400)
+        stub.add_client_error(
+            "get_secret_value",
+            service_error_code="ThrottlingException",
+            service_message="Rate exceeded",
+            http_status_code=400,
+        )
 
 
 def expect_value(stub: Stubber) -> None:
-    stub.add_response("get_secret_value", {"ARN": ARN, "Name": SECRET_ID, "VersionId": VERSION,
-                                           "SecretString": json.dumps({"MYSQL_PASSWORD": "s3cr3t-Val"})},
-                      {"SecretId": SECRET_ID})
+    stub.add_response(
+        "get_secret_value",
+        {
+            "ARN": ARN,
+            "Name": SECRET_ID,
+            "VersionId": VERSION,
+            "SecretString": json.dumps({"MYSQL_PASSWORD": "s3cr3t-Val"}),
+        },
+        {"SecretId": SECRET_ID},
+    )
 
 
-def run(resolver: SecretsResolver, event: dict[str, Any], clock: FakeClock,
-        invoker: RecordingInvoker | None = None, timeout: float = 900) -> RecordingSender:
+def run(
+    resolver: SecretsResolver,
+    event: dict[str, Any],
+    clock: FakeClock,
+    invoker: RecordingInvoker | None = None,
+    timeout: float = 900,
+) -> RecordingSender:
     sender = RecordingSender()
     CustomResource(resolver, sender=sender, clock=clock, invoker=invoker or RecordingInvoker())(
-        event, FakeContext(timeout, clock=clock))
+        event, FakeContext(timeout, clock=clock)
+    )
     return sender
 
 
@@ -60,8 +77,11 @@ def test_throttle_past_the_in_place_budget_becomes_a_wait(client: Any, stub: Stu
     throttle(stub, 5)
     expect_value(stub)
     clock = FakeClock()
-    body = run(SecretsResolver(client, clock=clock, rng=Ceiling()), update_event(
-        {"SecretId": SECRET_ID}, {"SecretId": SECRET_ID}, "pid-1"), clock).only
+    body = run(
+        SecretsResolver(client, clock=clock, rng=Ceiling()),
+        update_event({"SecretId": SECRET_ID}, {"SecretId": SECRET_ID}, "pid-1"),
+        clock,
+    ).only
     assert body["Status"] == "SUCCESS"
     assert body["NoEcho"] is True
     assert clock.sleeps == [0.5, 1.0, 2.0, 4.0, 30.0]
@@ -76,9 +96,17 @@ def test_wait_state_never_holds_the_value_and_survives_a_continuation(client: An
     assert run(resolver, create_event({"SecretId": SECRET_ID}), clock, invoker, timeout=40).bodies == []
     [(_, event)] = invoker.calls
     state = event["CfnkitContinuation"]["state"]
-    assert state == {"fresh": False, "deadline": state["deadline"],
-                     "throttle": {"operation": "GetSecretValue", "code": "ThrottlingException",
-                                  "since": state["throttle"]["since"], "count": 5, "kind": "throttled"}}
+    assert state == {
+        "fresh": False,
+        "deadline": state["deadline"],
+        "throttle": {
+            "operation": "GetSecretValue",
+            "code": "ThrottlingException",
+            "since": state["throttle"]["since"],
+            "count": 5,
+            "kind": "throttled",
+        },
+    }
     expect_value(stub)
     body = run(SecretsResolver(client, clock=clock, rng=Ceiling()), event, clock).only
     assert body["Status"] == "SUCCESS"
@@ -95,7 +123,9 @@ def test_throttle_that_outlasts_the_deadline_fails_in_time_naming_it(client: Any
     # the wait's backoff (30 s); 37.5, 38, 39, 41, 45 (in place); a 9 s pause to the deadline; one read at 54 s
     # whose retry would pass the deadline. No in-place retry ever runs past it.
     assert body["Status"] == "FAILED"
-    assert body["Reason"] == ("timed out after 54 s; the Secrets Manager API was throttling GetSecretValue for "
-                              "the last 54 s (11 calls, last error ThrottlingException)")
+    assert body["Reason"] == (
+        "timed out after 54 s; the Secrets Manager API was throttling GetSecretValue for "
+        "the last 54 s (11 calls, last error ThrottlingException)"
+    )
     assert clock.now() - started <= 54.0
     assert "s3cr3t" not in json.dumps(body)
