@@ -1,7 +1,8 @@
 """Account-scale waiting: N runners at once against an ECS API that throttles like the real one.
 
     .venv/bin/python bench/scale.py                      # N = 1, 25, 40, 50, 100 (about 20 minutes)
-    .venv/bin/python bench/scale.py --sizes 25 --quick   # one size, cfnkit and the document only
+    .venv/bin/python bench/scale.py --sizes 25 --handlers cfnkit document --merge
+                                                         # one size, two handlers; keep the other rows
     .venv/bin/python bench/scale.py --render             # no measuring: docs from bench/results/scale.json
 
 moto runs ECS in-process; a botocore `before-send` hook on boto3's default session
