@@ -555,3 +555,81 @@ def test_protect_powertools_wraps_each_powertools_formatter_once_and_redacts_its
     finally:
         logger.removeHandler(handler)
         logger.removeHandler(plain)
+
+
+# -- the record factory and the one-time setup, built afresh inside the test -----------------
+
+
+def test_the_redacting_factory_passes_every_argument_to_the_factory_it_wraps() -> None:
+    redactor.add(CANARY)
+    factory = logs._redacting_factory(logging.LogRecord)
+
+    record = factory("plain", logging.INFO, "app.py", 7, "token %s", (CANARY,), None, func="handler", sinfo="stack")
+
+    assert (record.name, record.levelno, record.pathname, record.lineno) == ("plain", logging.INFO, "app.py", 7)
+    assert (record.funcName, record.stack_info) == ("handler", "stack")
+    assert (record.getMessage(), record.args) == ("token ****", None)
+
+
+def test_install_redaction_wraps_the_record_factory_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(logs._redaction_state, "installed", False)
+    installed = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(logging.LogRecord)  # a process that never imported cfnkit
+    try:
+        redactor.add(CANARY)
+        logs.install_redaction()
+        factory = logging.getLogRecordFactory()
+        logs.install_redaction()
+
+        assert logging.getLogRecordFactory() is factory
+        record = logging.getLogger("plain").makeRecord("plain", logging.INFO, "f", 1, "v %s", (CANARY,), None)
+        assert record.getMessage() == "v ****"
+    finally:
+        logging.setLogRecordFactory(installed)
+
+
+def test_the_first_install_writes_json_lines_to_stdout_that_do_not_reach_the_root_handlers(
+    capfd: pytest.CaptureFixture[str], stream: io.StringIO
+) -> None:
+    cfnkit_logger = logging.getLogger("cfnkit")
+    handlers, propagate = list(cfnkit_logger.handlers), cfnkit_logger.propagate
+    try:
+        logs._install_state["installed"] = False
+        cfnkit_logger.handlers.clear()
+        cfnkit_logger.propagate = True
+        logs.install()
+        capfd.readouterr()
+
+        get_logger("t").info("hello ñ")
+
+        (line,) = lines(capfd)
+        assert (line["logger"], line["message"]) == ("cfnkit.t", "hello ñ")
+        assert stream.getvalue() == ""
+    finally:
+        logs._install_state["installed"] = True
+        cfnkit_logger.handlers[:] = handlers
+        cfnkit_logger.propagate = propagate
+
+
+def test_json_lines_keep_non_ascii_text_as_utf8_like_powertools() -> None:
+    record = logging.LogRecord("cfnkit.x", logging.INFO, __file__, 1, "café ñ", None, None)
+    record.fields = {"city": "Zürich"}
+    line = logs.JsonFormatter().format(record)
+    assert '"message": "café ñ"' in line
+    assert '"city": "Zürich"' in line
+
+
+def test_an_exception_passed_without_being_raised_is_redacted_in_a_foreign_handler(stream: io.StringIO) -> None:
+    redactor.add(CANARY)
+    logging.getLogger("foreign").error("refused", exc_info=ValueError(f"bad {CANARY}"))
+    assert stream.getvalue() == "foreign ERROR refused\nValueError: bad ****\n"
+
+
+def test_a_mapping_that_is_not_a_whole_event_keeps_its_properties(capfd: pytest.CaptureFixture[str]) -> None:
+    logs.install()
+    capfd.readouterr()
+    no_url = {"RequestType": "Create", "ResourceProperties": {"Size": 3}}
+    no_type = {"ResponseURL": "https://h/p", "ResourceProperties": {"Size": 4}}
+    get_logger("t").info("partial", extra={"fields": {"no_url": no_url, "no_type": no_type}})
+    (line,) = lines(capfd)
+    assert (line["no_url"], line["no_type"]) == (no_url, no_type)
