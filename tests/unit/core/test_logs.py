@@ -536,25 +536,28 @@ def test_a_logged_event_keeps_its_service_settings_and_masks_every_other_propert
 def test_protect_powertools_wraps_each_powertools_formatter_once_and_redacts_its_output() -> None:
     from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(LambdaPowertoolsFormatter())
+    buffers = [io.StringIO(), io.StringIO()]
+    handlers: list[logging.Handler] = [logging.StreamHandler(buffer) for buffer in buffers]
+    for handler in handlers:
+        handler.setFormatter(LambdaPowertoolsFormatter())
     plain = logging.StreamHandler(io.StringIO())
     plain.setFormatter(logging.Formatter())
+    handlers.append(plain)
     logger = logging.getLogger("powertools-user")
-    logger.addHandler(handler)
-    logger.addHandler(plain)
+    for handler in handlers:
+        logger.addHandler(handler)
     try:
-        assert logs.protect_powertools() == 1
+        assert logs.protect_powertools() == 2
         assert logs.protect_powertools() == 0
         redactor.add("pt-s3cret")
         # Extra keys are not part of the message: only the wrapped serializer can mask them.
         logger.warning("payment", extra={"token": "pt-s3cret", "n": 1})
-        line = json.loads(buffer.getvalue())
-        assert (line["message"], line["token"], line["n"]) == ("payment", MASK, 1)
+        for buffer in buffers:
+            line = json.loads(buffer.getvalue())
+            assert (line["message"], line["token"], line["n"]) == ("payment", MASK, 1)
     finally:
-        logger.removeHandler(handler)
-        logger.removeHandler(plain)
+        for handler in handlers:
+            logger.removeHandler(handler)
 
 
 # -- the record factory and the one-time setup, built afresh inside the test -----------------
@@ -633,3 +636,15 @@ def test_a_mapping_that_is_not_a_whole_event_keeps_its_properties(capfd: pytest.
     get_logger("t").info("partial", extra={"fields": {"no_url": no_url, "no_type": no_type}})
     (line,) = lines(capfd)
     assert (line["no_url"], line["no_type"]) == (no_url, no_type)
+
+
+def test_a_message_object_reaches_handlers_unchanged_unless_it_shows_a_secret() -> None:
+    # Only dicts, lists and tuples are redacted as structures; another object keeps its
+    # identity (a handler may read its attributes) until its text shows a secret.
+    redactor.add(CANARY)
+    plain, leaky = ValueError("no secret here"), ValueError(CANARY)
+    make = logging.getLogger("plain").makeRecord
+
+    assert make("plain", logging.INFO, "f", 1, plain, None, None).msg is plain
+    assert make("plain", logging.INFO, "f", 1, leaky, None, None).msg == MASK
+    assert make("plain", logging.INFO, "f", 1, {7}, None, None).getMessage() == "{7}"
