@@ -648,3 +648,25 @@ def test_a_message_object_reaches_handlers_unchanged_unless_it_shows_a_secret() 
     assert make("plain", logging.INFO, "f", 1, plain, None, None).msg is plain
     assert make("plain", logging.INFO, "f", 1, leaky, None, None).msg == MASK
     assert make("plain", logging.INFO, "f", 1, {7}, None, None).getMessage() == "{7}"
+
+
+def test_short_and_overlapping_secrets_never_reach_a_powertools_line() -> None:
+    from aws_lambda_powertools import Logger
+
+    buffer = io.StringIO()
+    logger = Logger(service="pt-boundary", logger_handler=logging.StreamHandler(buffer))
+    try:
+        logs.protect_powertools()
+        redactor.add("xy")  # one character shorter than MIN_SECRET_LENGTH: ordinary text
+        redactor.add("k9z")  # exactly MIN_SECRET_LENGTH
+        redactor.add("abcdef")
+        redactor.add("defghi")
+        logger.info("xy k9z <abcdefghi>", extra={"note": "k9z-defghiabc", "k9z": 1})
+        line = json.loads(buffer.getvalue())
+        assert (line["message"], line["note"], line["****"]) == ("xy **** <****>", "****-****abc", 1)
+        assert not any(part in buffer.getvalue() for part in ("k9z", "bcd", "def", "ghi"))
+    finally:
+        shared = logging.getLogger("pt-boundary")
+        shared.handlers.clear()
+        for attribute in ("powertools_handler", "init", "logger_handler"):
+            shared.__dict__.pop(attribute, None)
