@@ -243,7 +243,9 @@ def _write_local(directory: str, payload: bytes) -> None:
     import tempfile
 
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".continuation-", suffix=".tmp")
+        # Beside its final name, so the rename is atomic; mkstemp's own name never ends in
+        # .json, so a file left by an invocation killed mid-write is never read as an event.
+        fd, tmp = tempfile.mkstemp(dir=directory)
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
         os.replace(tmp, os.path.join(directory, f"{time.time_ns()}-{os.getpid()}.json"))

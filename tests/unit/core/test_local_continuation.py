@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,21 @@ def test_an_unwritable_directory_is_a_continuation_failure(monkeypatch: pytest.M
 
     with pytest.raises(ContinuationFailed, match=f"could not write the continuation to {LOCAL_CONTINUATION_ENV}"):
         LambdaInvoker().invoke_async(ARN, EVENT)
+
+
+def test_the_file_is_written_in_the_directory_itself_never_via_the_system_temp_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Written beside its final name and renamed, the file appears whole or not at all; a
+    # temporary file elsewhere (perhaps another filesystem) could not be renamed into place.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-system-temp"))
+    continuations = tmp_path / "continuations"
+    continuations.mkdir()
+    monkeypatch.setenv(LOCAL_CONTINUATION_ENV, str(continuations))
+
+    LambdaInvoker().invoke_async(ARN, EVENT)
+
+    (written,) = continuations.iterdir()
+    assert written.suffix == ".json"
+    assert json.loads(written.read_text()) == EVENT
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["continuations"]

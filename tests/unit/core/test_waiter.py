@@ -326,14 +326,56 @@ def test_the_recursive_loop_setting_comes_from_the_environment(
     assert bool(sender.bodies) is not hands_off
 
 
+def loop_warnings(out: str) -> list[dict[str, Any]]:
+    fields = ("level", "message", "invocations_needed", "invocations_allowed", "fix")
+    lines = [json.loads(line) for line in out.splitlines()]
+    return [{k: line[k] for k in fields} for line in lines if "invocations_needed" in line]
+
+
+def loop_warning(needed: int) -> dict[str, Any]:
+    return {
+        "level": "WARNING",
+        "message": "a wait this long would need more invocations than Lambda's recursive loop detection allows",
+        "invocations_needed": needed,
+        "invocations_allowed": 15,
+        "fix": "a longer Timeout, or RecursiveLoop Allow and CFNKIT_RECURSIVE_LOOP=Allow",
+    }
+
+
 def test_a_wait_longer_than_the_loop_limit_allows_is_announced_at_once(capsys: pytest.CaptureFixture[str]) -> None:
-    clock = FakeClock()
-    handle(Counter(interval=10.0, done_at=10**6), EVENT, clock, timeout=60.0)
-    warning = [
-        json.loads(line) for line in capsys.readouterr().out.splitlines() if "recursive loop detection allows" in line
-    ]
+    capsys.readouterr()
+    handle(Counter(interval=10.0, done_at=10**6), EVENT, FakeClock(), timeout=60.0)
     # 3590 s of waiting at 45 s per 60 s invocation: 80 invocations; 15 are allowed.
-    assert [(w["invocations_needed"], w["invocations_allowed"]) for w in warning] == [(80, 15)]
+    assert loop_warnings(capsys.readouterr().out) == [loop_warning(80)]
+
+
+@pytest.mark.parametrize(("limit", "warned"), [(675.0, False), (675.5, True)])
+def test_the_loop_warning_starts_at_one_invocation_more_than_allowed(
+    capsys: pytest.CaptureFixture[str], limit: float, warned: bool
+) -> None:
+    # The provider's own timeout sets the wait: 675 s at 45 s per 60 s invocation is exactly
+    # the 15 invocations RecursiveLoop Terminate allows; half a second more needs a 16th.
+    capsys.readouterr()
+    handle(Counter(interval=10.0, done_at=10**6, limit=limit), EVENT, FakeClock(), timeout=60.0)
+    assert loop_warnings(capsys.readouterr().out) == ([loop_warning(16)] if warned else [])
+
+
+@pytest.mark.parametrize(("hop", "recursive_loop"), [(3, "Terminate"), (0, "Allow")])
+def test_the_loop_warning_is_given_only_by_the_first_invocation_under_terminate(
+    capsys: pytest.CaptureFixture[str], hop: int, recursive_loop: str
+) -> None:
+    # A continued invocation's wait was announced by the first; under Allow there is no limit
+    # to announce, even for a wait of 2394 invocations of 2 s (more than MAX_HOPS).
+    clock = FakeClock()
+    capsys.readouterr()
+    CustomResource(
+        Counter(interval=0.5, done_at=10**6),
+        sender=RecordingSender(),
+        clock=clock,
+        invoker=RecordingInvoker(),
+        recursive_loop=recursive_loop,
+    )(continued(hop, clock) if hop else EVENT, FakeContext(60.0 if hop else 2.0, clock=clock))
+    assert loop_warnings(capsys.readouterr().out) == []
 
 
 def test_a_provider_error_during_resumed_polling_fails() -> None:
@@ -479,7 +521,15 @@ def test_the_waiter_polls_a_continuation_at_once() -> None:
 
 
 class NamesItsRequest(Counter):
-    """A cleanup that needs the request (a real one stops the task it started for it)."""
+    """A poll and a cleanup that need the request (a real one stops the task it started for it)."""
+
+    def poll(self, request: Request, state: State) -> InProgress | Result:
+        self.polled_for.append(request.request_id)
+        return super().poll(request, state)
+
+    @property
+    def polled_for(self) -> list[str]:
+        return self.__dict__.setdefault("_polled_for", [])
 
     def on_timeout(self, request: Request, state: State) -> str:
         self.timeouts.append(dict(state))
@@ -499,6 +549,27 @@ def test_the_cleanup_is_given_the_request_on_the_deadline_and_on_a_failed_hand_o
     assert answer(sender)[1] == (
         "could not continue the wait in a new invocation: RuntimeError: Rate exceeded; stopped the task of Resource"
     )
+
+
+def test_every_poll_is_given_the_request_in_the_first_and_in_a_continued_invocation() -> None:
+    clock, first = FakeClock(), NamesItsRequest(interval=10.0, done_at=10**6)
+    _, invoker = hand_off(first, EVENT, clock)
+    resumed = NamesItsRequest(interval=10.0, done_at=6)
+    assert answer(handle(resumed, invoker.calls[0][1], clock)) == ("SUCCESS", "", "t-1")
+    assert (first.polled_for, resumed.polled_for) == (["req-1"] * 4, ["req-1"] * 2)
+
+
+@pytest.mark.parametrize(("cleanup", "detail"), [("names", "; stopped the task of Resource"), ("", "")])
+def test_the_loop_limit_answer_carries_the_cleanup_and_nothing_when_there_is_none(cleanup: str, detail: str) -> None:
+    clock, sender = FakeClock(), RecordingSender()
+    provider = (
+        NamesItsRequest(interval=10.0, done_at=10**6) if cleanup else Counter(interval=10.0, done_at=10**6, cleanup="")
+    )
+    CustomResource(provider, sender=sender, clock=clock, invoker=RecordingInvoker())(
+        continued(14, clock), FakeContext(60.0, clock=clock)
+    )
+    reason = LOOP_REASON.removesuffix("; stopped task t-1") + detail
+    assert answer(sender) == ("FAILED", reason, "cfnkit-failed-create-req-1")
 
 
 def test_a_state_of_exactly_max_state_bytes_travels_and_one_byte_more_does_not() -> None:
