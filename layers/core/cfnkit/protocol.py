@@ -281,7 +281,8 @@ def malformed_response(event: Any, reason: str) -> tuple[str, Response] | None:
     physical_id = text("PhysicalResourceId") or f"{FAILED_CREATE_PREFIX}{request_id}"
     return url, Response(
         status=Status.FAILED,
-        physical_id=physical_id.encode()[:MAX_PHYSICAL_ID_BYTES].decode(errors="ignore") or "unknown",
+        # Never empty: the cut drops at most the last, split character of a non-empty id.
+        physical_id=physical_id.encode()[:MAX_PHYSICAL_ID_BYTES].decode(errors="ignore"),
         stack_id=text("StackId"),
         request_id=request_id,
         logical_id=text("LogicalResourceId"),
