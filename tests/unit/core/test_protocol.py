@@ -548,6 +548,15 @@ def test_a_long_ascii_reason_is_cut_to_the_longest_head_that_fits(length: int) -
     assert sent.reason.endswith(" [...]")
 
 
+@pytest.mark.parametrize("id_length", range(1, 13))
+def test_the_longest_head_of_a_long_reason_is_found_whatever_room_the_ids_leave(id_length: int) -> None:
+    # Each length of LogicalResourceId leaves the Reason one byte less room: the head kept
+    # is always the longest that fits, so the body is exactly the limit every time.
+    body, sent = encode_response(response(status=Status.FAILED, logical_id="L" * id_length, reason="r" * 5000))
+    assert len(body) == MAX_BODY_BYTES
+    assert sent.reason == "r" * (len(sent.reason) - len(" [...]")) + " [...]"
+
+
 def test_a_malformed_event_is_answered_with_its_ids_cut_to_fit_at_an_https_url() -> None:
     from cfnkit.protocol import malformed_response
 
