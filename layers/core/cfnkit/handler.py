@@ -122,14 +122,14 @@ class Responder:
 
 
 class _Watchdog:
+    """Calls fire after delay seconds (Budget.watchdog_delay, never negative) unless cancelled first."""
+
     def __init__(self, delay: float, fire: Callable[[], object]) -> None:
         self._stop = threading.Event()
         self._fire = fire
         # The watchdog logs with the request's ids: run it in a copy of this context.
         scope = contextvars.copy_context()
-        self._thread = threading.Thread(
-            target=scope.run, args=(self._run, max(0.0, delay)), daemon=True, name="cfnkit-watchdog"
-        )
+        self._thread = threading.Thread(target=scope.run, args=(self._run, delay), daemon=True, name="cfnkit-watchdog")
         self._thread.start()
 
     def _run(self, delay: float) -> None:
