@@ -201,6 +201,23 @@ def test_the_continued_invocation_resumes_polling_without_calling_create() -> No
     assert answer(sender) == ("SUCCESS", "", "t-1")
 
 
+@pytest.mark.parametrize(("margins", "sleeps"), [({}, 10), ({"handoff_margin": 25.0}, 9)])
+def test_the_wait_is_handed_on_once_less_than_the_handoff_margin_would_be_left(
+    margins: dict[str, Any], sleeps: int
+) -> None:
+    # A 120 s invocation polling every 10 s; the margin is min(handoff_margin, 25% of 120 s).
+    # Default 20 s: after the poll at 90 s a pause would leave exactly 20 s, not less, so it
+    # sleeps once more and hands on at 100 s. 25 s: it hands on at 90 s.
+    clock, invoker = FakeClock(), RecordingInvoker()
+    sender = RecordingSender()
+    CustomResource(Counter(interval=10.0, done_at=10**6), sender=sender, clock=clock, invoker=invoker, **margins)(
+        EVENT, FakeContext(120.0, clock=clock)
+    )
+    assert clock.sleeps == [10.0] * sleeps
+    assert [call[1]["CfnkitContinuation"]["state"] for call in invoker.calls] == [{"task": "t-1", "n": sleeps}]
+    assert sender.sent == []
+
+
 def test_each_hop_increments_the_count_and_keeps_the_start() -> None:
     clock = FakeClock()
     started = clock.now()
