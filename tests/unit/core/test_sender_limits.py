@@ -21,8 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cfnkit import CustomResource, Provider, Request, Result
 from cfnkit.sender import MIN_ATTEMPT_S, Delivery, HttpSender, SystemClock
-from cfnkit.testing import FakeClock, ResponseServer
+from cfnkit.testing import FakeClock, FakeContext, RecordingInvoker, ResponseServer, create_event
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -142,6 +143,36 @@ def test_an_https_server_whose_certificate_is_not_trusted_is_not_delivered_to(
     assert (delivery.delivered, delivery.status) == (False, None)
     assert delivery.error.startswith("SSLCertVerificationError")
     assert tls_server.puts == []
+
+
+def test_a_custom_resource_answers_at_an_https_response_url_end_to_end(
+    tls_server: ResponseServer, test_ca: tuple[Path, ssl.SSLContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every real ResponseURL is https: the event is accepted, the provider runs, and its
+    # answer arrives over verified TLS with the signed query intact.
+    monkeypatch.setenv("SSL_CERT_FILE", str(test_ca[0]))
+
+    class Echo(Provider):
+        def create(self, request: Request) -> Result:
+            return Result(physical_id="echo-1", data={"Name": request.properties["Name"]})
+
+    clock = FakeClock()
+    event = create_event({"Name": "db"}, response_url=tls_server.url, request_id="req-tls")
+    CustomResource(Echo(), sender=HttpSender(clock=clock), clock=clock, invoker=RecordingInvoker())(
+        event, FakeContext(60.0, clock=clock)
+    )
+    (put,) = tls_server.wait_for(1)
+    assert put.path == "/" + tls_server.url.split("/", 3)[3]
+    assert put.json() == {
+        "Status": "SUCCESS",
+        "Reason": "",
+        "PhysicalResourceId": "echo-1",
+        "StackId": event["StackId"],
+        "RequestId": "req-tls",
+        "LogicalResourceId": event["LogicalResourceId"],
+        "NoEcho": False,
+        "Data": {"Name": "db"},
+    }
 
 
 # -- only 2xx is delivered --------------------------------------------------------------
