@@ -145,6 +145,21 @@ def test_an_https_server_whose_certificate_is_not_trusted_is_not_delivered_to(
     assert tls_server.puts == []
 
 
+def test_verification_holds_when_the_process_turns_off_http_clients_default_checks(
+    tls_server: ResponseServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Code sharing the Lambda process may apply the well-known "fix" for certificate
+    # errors, making http.client's default context an unverified one: the sender builds
+    # its own verifying context, so the answer still goes only to a trusted server.
+    monkeypatch.setattr(ssl, "_create_default_https_context", ssl._create_unverified_context)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-ca.pem"))  # trust nothing
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    delivery = HttpSender(clock=FakeClock(), max_attempts=1).send(tls_server.url, b"{}")
+    assert (delivery.delivered, delivery.status) == (False, None)
+    assert delivery.error.startswith("SSLCertVerificationError")
+    assert tls_server.puts == []
+
+
 def test_a_custom_resource_answers_at_an_https_response_url_end_to_end(
     tls_server: ResponseServer, test_ca: tuple[Path, ssl.SSLContext], monkeypatch: pytest.MonkeyPatch
 ) -> None:
