@@ -16,7 +16,8 @@ Structured messages (a dict or list passed as the message) keep their structure.
 
 Powertools Logger users: every Powertools formatter found at install() (and, for
 cfnkit.entry, after the provider is loaded) serializes through the same redaction,
-so keys appended to it and `extra=` keys are masked as well; and cfnkit's own lines
+so keys appended to it and `extra=` keys are masked as well (a `Logger.exception()` line
+keeps its exception fields, masked the same way); and cfnkit's own lines
 use Powertools' key names for the fields both have (level, message, timestamp,
 service, cold_start, function_request_id, xray_trace_id), so one CloudWatch Logs
 Insights query spans both.
@@ -34,6 +35,7 @@ import sys
 import threading
 import time
 import types
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -258,6 +260,25 @@ class _RedactingSerializer:
         return self.serialize(_redact_tree(log) if isinstance(log, Mapping) else log)
 
 
+class _RestoringFormat:
+    """Wraps a Powertools formatter's format(): Powertools builds its exception fields from
+    exc_info alone, which the record factory replaced by a redacted exc_text, so the
+    record's exception is handed back while it formats (its output, exception included,
+    then passes the redacting serializer like every other field)."""
+
+    def __init__(self, format_record: Any) -> None:
+        self.format_record = format_record
+
+    def __call__(self, record: logging.LogRecord) -> Any:
+        if record.exc_info is None and record in _moved_exc_info:
+            record.exc_info = _moved_exc_info[record]
+            try:
+                return self.format_record(record)
+            finally:
+                record.exc_info = None  # the handlers after this one see the factory's record again
+        return self.format_record(record)
+
+
 def protect_powertools() -> int:
     """Route every Powertools formatter's output through the redaction; how many were wrapped now."""
     wrapped = 0
@@ -275,6 +296,7 @@ def protect_powertools() -> int:
                 and not isinstance(serializer, _RedactingSerializer)
             ):
                 formatter.json_serializer = _RedactingSerializer(serializer)  # type: ignore[union-attr]
+                formatter.format = _RestoringFormat(formatter.format)  # type: ignore[method-assign,union-attr]
                 wrapped += 1
     return wrapped
 
@@ -288,6 +310,9 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 _install_state = {"installed": False}
+#: The exception of each live record whose traceback the factory moved into exc_text
+#: (weakly held: an attribute on the record would reach formatters that log every attribute).
+_moved_exc_info: weakref.WeakKeyDictionary[logging.LogRecord, Any] = weakref.WeakKeyDictionary()
 _install_lock = threading.Lock()
 
 
@@ -306,6 +331,7 @@ def redact_record(record: logging.LogRecord) -> None:
                 record.msg, record.args = redacted, None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redactor.redact(logging.Formatter().formatException(record.exc_info))
+            _moved_exc_info[record] = record.exc_info
             record.exc_info = None
     except Exception:  # a log line that cannot be formatted must not break the caller
         record.msg, record.args = "[cfnkit: unformattable log record]", None

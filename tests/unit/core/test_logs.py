@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -667,6 +668,54 @@ def test_short_and_overlapping_secrets_never_reach_a_powertools_line() -> None:
         assert not any(part in buffer.getvalue() for part in ("k9z", "bcd", "def", "ghi"))
     finally:
         shared = logging.getLogger("pt-boundary")
+        shared.handlers.clear()
+        for attribute in ("powertools_handler", "init", "logger_handler"):
+            shared.__dict__.pop(attribute, None)
+
+
+def refuse(reason: str) -> None:
+    raise ValueError(reason)
+
+
+class NaiveExceptionFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        shown = "".join(traceback.format_exception(*record.exc_info)) if record.exc_info else None
+        return f"{record.getMessage()} | exception: {shown}"
+
+
+def test_a_powertools_exception_line_keeps_its_traceback_with_the_secret_masked() -> None:
+    # Powertools builds its exception fields from the record's exc_info alone; the record
+    # factory moves a traceback into a redacted exc_text, so without protect_powertools
+    # handing it back a Logger.exception() line carried no exception at all.
+    from aws_lambda_powertools import Logger
+
+    buffer = io.StringIO()
+    logger = Logger(service="pt-exception", logger_handler=logging.StreamHandler(buffer))
+    plain, naive = io.StringIO(), io.StringIO()
+    # After the Powertools handler: one formatter that uses exc_text as logging's does, and
+    # one that formats exc_info itself (as some third-party formatters do).
+    logging.getLogger("pt-exception").addHandler(logging.StreamHandler(plain))
+    naive_handler = logging.StreamHandler(naive)
+    naive_handler.setFormatter(NaiveExceptionFormatter())
+    logging.getLogger("pt-exception").addHandler(naive_handler)
+    try:
+        logs.protect_powertools()
+        redactor.add(CANARY)
+        try:
+            refuse(f"bad {CANARY}")
+        except ValueError:
+            logger.exception("migration failed")
+        line = json.loads(buffer.getvalue())
+        assert (line["message"], line["exception_name"]) == ("migration failed", "ValueError")
+        assert line["exception"].startswith("Traceback (most recent call last):\n")
+        assert line["exception"].endswith("ValueError: bad ****")
+        assert 'refuse(f"bad {CANARY}")' in line["exception"]  # the source lines too
+        # The handlers after it still get the factory's record: a redacted text, no exception.
+        assert plain.getvalue().endswith("ValueError: bad ****\n")
+        assert naive.getvalue() == "migration failed | exception: None\n"
+        assert CANARY not in buffer.getvalue() + plain.getvalue()
+    finally:
+        shared = logging.getLogger("pt-exception")
         shared.handlers.clear()
         for attribute in ("powertools_handler", "init", "logger_handler"):
             shared.__dict__.pop(attribute, None)
