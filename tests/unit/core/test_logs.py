@@ -673,6 +673,19 @@ def test_short_and_overlapping_secrets_never_reach_a_powertools_line() -> None:
             shared.__dict__.pop(attribute, None)
 
 
+def texts_in(value: Any) -> Iterator[str]:
+    """Every string in a parsed JSON line (the raw line escapes CANARY's quote and backslash)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from texts_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from texts_in(item)
+
+
 def refuse(reason: str) -> None:
     raise ValueError(reason)
 
@@ -710,6 +723,8 @@ def test_a_powertools_exception_line_keeps_its_traceback_with_the_secret_masked(
         assert line["exception"].startswith("Traceback (most recent call last):\n")
         assert line["exception"].endswith("ValueError: bad ****")
         assert 'refuse(f"bad {CANARY}")' in line["exception"]  # the source lines too
+        assert (line["stack_trace"]["type"], line["stack_trace"]["value"]) == ("ValueError", "bad ****")
+        assert not [text for text in texts_in(line) if CANARY in text]
         # The handlers after it still get the factory's record: a redacted text, no exception.
         assert plain.getvalue().endswith("ValueError: bad ****\n")
         assert naive.getvalue() == "migration failed | exception: None\n"
