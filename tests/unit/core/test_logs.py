@@ -701,6 +701,7 @@ def test_a_powertools_exception_line_keeps_its_traceback_with_the_secret_masked(
     # factory moves a traceback into a redacted exc_text, so without protect_powertools
     # handing it back a Logger.exception() line carried no exception at all.
     from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
     buffer = io.StringIO()
     logger = Logger(service="pt-exception", logger_handler=logging.StreamHandler(buffer))
@@ -711,6 +712,11 @@ def test_a_powertools_exception_line_keeps_its_traceback_with_the_secret_masked(
     naive_handler = logging.StreamHandler(naive)
     naive_handler.setFormatter(NaiveExceptionFormatter())
     logging.getLogger("pt-exception").addHandler(naive_handler)
+    # And, last, a second Powertools formatter on the same logger (a copy of the stream, say).
+    second = io.StringIO()
+    second_handler = logging.StreamHandler(second)
+    second_handler.setFormatter(LambdaPowertoolsFormatter())
+    logging.getLogger("pt-exception").addHandler(second_handler)
     try:
         logs.protect_powertools()
         redactor.add(CANARY)
@@ -728,6 +734,8 @@ def test_a_powertools_exception_line_keeps_its_traceback_with_the_secret_masked(
         # The handlers after it still get the factory's record: a redacted text, no exception.
         assert plain.getvalue().endswith("ValueError: bad ****\n")
         assert naive.getvalue() == "migration failed | exception: None\n"
+        copy = json.loads(second.getvalue())
+        assert (copy["exception_name"], copy["exception"]) == ("ValueError", line["exception"])
         assert CANARY not in buffer.getvalue() + plain.getvalue()
     finally:
         shared = logging.getLogger("pt-exception")
