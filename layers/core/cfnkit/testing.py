@@ -171,15 +171,17 @@ class ResponseServer:
                 if stall:
                     time.sleep(stall)
                     return  # never answer this one
+                if status < 300:
+                    # Recorded before the answer is written: a sender that has its 200 has
+                    # returned, and a test reading `puts` right after must find the PUT there.
+                    with server._cond:
+                        server.puts.append(ReceivedPut(self.path, dict(self.headers), body, time.time()))
+                        server._cond.notify_all()
                 self.send_response(status)
                 payload = b"" if status < 400 else b"<Error><Code>AccessDenied</Code></Error>"
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
-                if status < 300:
-                    with server._cond:
-                        server.puts.append(ReceivedPut(self.path, dict(self.headers), body, time.time()))
-                        server._cond.notify_all()
 
             def log_message(self, fmt: str, *args: Any) -> None:
                 return

@@ -93,6 +93,16 @@ def test_response_server_records_puts_and_fails_or_stalls_on_request() -> None:
         assert server.attempts == 5
 
 
+def test_a_put_is_recorded_by_the_time_its_sender_has_the_answer() -> None:
+    # Tests read `puts` as soon as the handler returns (a fleet of runners, joined, then
+    # counted). A server that recorded the PUT after writing its 200 lost that race about
+    # one time in three; a run of sends makes the old order fail all but surely.
+    with ResponseServer() as server:
+        for count in range(1, 51):
+            assert put(server, b"{}") == 200
+            assert len(server.puts) == count
+
+
 def test_wait_for_raises_when_too_few_arrive() -> None:
     with ResponseServer() as server, pytest.raises(TimeoutError, match="expected 1 response"):
         server.wait_for(1, timeout=0.05)
