@@ -107,7 +107,9 @@ class Responder:
             if not delivery.delivered:
                 log.error(
                     "CloudFormation was not told the outcome",
-                    extra={"fields": {"status": delivery.status, "error": delivery.error}},
+                    extra={
+                        "fields": {"status": delivery.status, "error": delivery.error, "attempts": delivery.attempts}
+                    },
                 )
             return True
 

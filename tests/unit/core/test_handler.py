@@ -660,7 +660,8 @@ class BodySender:
         self.bodies.append(body)
         if self.error is not None:
             raise self.error
-        return Delivery(self.deliver, 1, 200 if self.deliver else 500)
+        # A failed delivery is reported after the production sender's three attempts.
+        return Delivery(self.deliver, 1 if self.deliver else 3, 200 if self.deliver else 500)
 
     @property
     def only(self) -> dict[str, Any]:
@@ -727,11 +728,12 @@ def test_a_second_answer_is_suppressed_and_logged_with_who_answered_first(logged
 @pytest.mark.parametrize(
     ("sender", "problem"),
     [
-        (BodySender(deliver=False), {"status": 500, "error": ""}),
+        (BodySender(deliver=False), {"status": 500, "error": "", "attempts": 3}),
         # The error names the URL without its presigned query (a credential).
         (
             BodySender(error=RuntimeError(f"cannot reach {URL}")),
-            {"status": None, "error": "RuntimeError: cannot reach http://127.0.0.1:9/r?****"},
+            # One call to a sender that raised: one attempt, as far as the handler can know.
+            {"status": None, "error": "RuntimeError: cannot reach http://127.0.0.1:9/r?****", "attempts": 1},
         ),
     ],
 )
