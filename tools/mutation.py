@@ -9,6 +9,12 @@ module, and prints the score of each module over ALL its mutants:
 
     killed / total   (killed includes mutants the tests stopped by a timeout)
 
+mutmut itself runs from its own virtual environment, `.venv-mutation/` (made on the first
+run: mutmut 3.8.1 and the core tests' dependencies, pinned by constraints.txt): 3.8
+is the first release that mutates methods of dataclasses (Budget's timing rules, the schema
+types' parse, Request and Response), and it needs a click that aws-sam-cli's pin in the dev
+extras forbids.
+
 Survivors listed in tests/mutation/equivalent.toml (with a one-line reason each) are
 reported apart; any other survivor is printed so it can be killed or justified.
 The exit status is 1 when a module has an unexplained survivor.
@@ -33,6 +39,10 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / ".mutation"
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.toml"
 MODULES = ("sender", "protocol", "schema", "logs", "handler", "waiter", "budget")
+VENV = ROOT / ".venv-mutation"
+MUTMUT_VERSION = "3.8.1"
+#: What tests/unit/core imports beside the core (constraints.txt pins each version).
+TEST_DEPENDENCIES = ("pytest", "pytest-cov", "hypothesis", "boto3", "moto", "aws-lambda-powertools", "cryptography")
 #: mutmut's exit-code classes (mutmut/__main__.py: status_by_exit_code).
 KILLED_STATUSES = {"killed", "timeout"}
 #: mutmut 3.7 (the newest that installs beside aws-sam-cli's click pin) reads Item._nodeid,
@@ -87,7 +97,7 @@ def mutmut(*args: str) -> int:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["HYPOTHESIS_PROFILE"] = "mutation"  # tests/conftest.py: fixed examples, fewer of them
     command = [sys.executable, "-m", "mutmut", *args]
-    return subprocess.run(command, cwd=STAGE, env=env, check=False).returncode  # noqa: S603 - our interpreter
+    return subprocess.run(command, cwd=STAGE, env=env, check=False).returncode  # noqa: S603 - our own interpreter and venv
 
 
 def retest_survivors(modules: list[str]) -> None:
@@ -153,7 +163,27 @@ def report(modules: list[str]) -> int:
     return 1 if unexplained else 0
 
 
+def mutation_python() -> Path:
+    """.venv-mutation's interpreter, made (or brought to MUTMUT_VERSION) first if need be."""
+    python = VENV / "bin" / "python"
+    probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('mutmut'))"]
+    if python.exists():
+        found = subprocess.run(probe, capture_output=True, text=True, check=False).stdout.strip()  # noqa: S603 - our own interpreter and venv
+        if found == MUTMUT_VERSION:
+            return python
+    print(f"== making {VENV.name}/ with mutmut {MUTMUT_VERSION} (once)", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)  # noqa: S603 - our own interpreter and venv
+    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), *TEST_DEPENDENCIES], check=True)  # noqa: S603 - our own interpreter and venv
+    # Not under constraints.txt: its click pin (aws-sam-cli's) is the one mutmut 3.8 cannot use.
+    subprocess.run([*pip, f"mutmut=={MUTMUT_VERSION}"], check=True)  # noqa: S603 - our own interpreter and venv
+    return python
+
+
 def main(argv: list[str] | None = None) -> int:
+    if Path(sys.prefix).resolve() != VENV.resolve():
+        arguments = sys.argv[1:] if argv is None else argv
+        return subprocess.run([str(mutation_python()), __file__, *arguments], check=False).returncode  # noqa: S603 - our own interpreter and venv
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"one or more of {', '.join(MODULES)}")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")

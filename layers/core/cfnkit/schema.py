@@ -98,7 +98,7 @@ class String(Type):
     def parse(self, value: Any, path: str, problems: list[Problem]) -> Any:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise Invalid(f"expected {self.expected}, got {describe(value)}")
-        text = value if isinstance(value, str) else str(value)
+        text = str(value)
         if self.choices and text not in self.choices:
             raise Invalid(f"expected {self.expected}{did_you_mean(text, self.choices)}")
         if self.pattern and not re.fullmatch(self.pattern, text):

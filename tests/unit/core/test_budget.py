@@ -32,6 +32,7 @@ TABLE = [
     (900.0, None, 0.0, 45.0, 5.0, 0.2, 20.0, 45.0, 895.0, True),  # a provider's shorter timeout wins
     (900.0, 60, 0.0, 100.0, 5.0, 0.2, 20.0, 54.0, 57.0, False),  # ... but never a longer one
     (900.0, None, 0.0, 0.0, 5.0, 0.2, 20.0, 3590.0, 895.0, True),  # 0: no provider limit
+    (900.0, None, 0.0, 1.0, 5.0, 0.2, 20.0, 1.0, 895.0, True),  # 1 s, the shortest a provider sets, limits
 ]
 
 
@@ -110,10 +111,14 @@ def test_under_terminate_hops_stop_one_invocation_below_lambdas_limit(hop: int, 
     assert not Budget.start(NOW, 900.0, hop=hop).loop_detection_applies
 
 
-@pytest.mark.parametrize(("remaining", "needed"), [(900.0, 5), (60.0, 80), (3610.0, 1), (3609.0, 2)])
+@pytest.mark.parametrize(
+    ("remaining", "needed"),
+    [(900.0, 5), (60.0, 80), (3610.0, 1), (3609.0, 2), (2.0, 2394), (1.0, 3590), (0.5, 3590)],
+)
 def test_invocations_needed_for_a_whole_wait(remaining: float, needed: int) -> None:
     # 3590 s of waiting (3600 s ServiceTimeout minus its margin); each invocation gives its
-    # time minus the hand-off margin (20 s, or a quarter of short invocations).
+    # time minus the hand-off margin (20 s, or a quarter of short invocations), and at least
+    # 1 s: a 2 s invocation gives 1.5 s, a 1 s or 0.5 s one counts as 1 s.
     assert Budget.start(NOW, remaining).invocations_needed() == needed
 
 

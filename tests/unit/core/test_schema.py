@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -246,6 +247,15 @@ def test_nested_check_problems_carry_their_path() -> None:
     net = Object(fields={"A": Field(String()), "B": Field(String())}, checks=(not_both("A", "B"),))
     schema = Schema(Net=Field(net))
     assert problems({"Net": {"A": "1", "B": "2"}}, schema) == ["Net: give A or B, not both"]
+
+
+def test_a_nested_check_that_names_a_field_gets_the_whole_path() -> None:
+    def differ(value: Mapping[str, Any]) -> list[Problem]:
+        return [Problem("B", "must differ from A")] if value.get("A") == value.get("B") else []
+
+    net = Object(fields={"A": Field(String()), "B": Field(String())}, checks=(differ,))
+    schema = Schema(Net=Field(net))
+    assert problems({"Net": {"A": "1", "B": "1"}}, schema) == ["Net.B: must differ from A"]
 
 
 def test_problem_without_path_is_just_its_message() -> None:
