@@ -366,8 +366,19 @@ def test_malformed_event_without_a_usable_url_is_only_logged(event: Any) -> None
     assert run(Recorder(), event).sent == []
 
 
-def test_malformed_continuation_gets_failed() -> None:
-    event = {**CREATE, "CfnkitContinuation": {"state": [], "started_at": "x", "hop": 1}}
+@pytest.mark.parametrize(
+    "continuation",
+    [
+        "state",  # not an object
+        {"state": [], "started_at": 5.0, "hop": 1},
+        {"state": {}, "started_at": "5", "hop": 1},
+        {"state": {}, "started_at": 5.0, "hop": 1.0},
+        {"state": {}, "hop": 1},
+    ],
+)
+def test_malformed_continuation_gets_failed(continuation: Any) -> None:
+    # Each part wrong on its own: any one of them makes the continuation unusable.
+    event = {**CREATE, "CfnkitContinuation": continuation}
     assert answer(run(Recorder(), event)) == (
         "FAILED",
         "Malformed custom resource event: CfnkitContinuation must hold state, started_at and hop",
