@@ -257,7 +257,7 @@ class _RedactingSerializer:
         self.serialize = serialize
 
     def __call__(self, log: Any) -> Any:
-        return self.serialize(_redact_tree(log) if isinstance(log, Mapping) else log)
+        return self.serialize(_redact_tree(log))
 
 
 class _RestoringFormat:
