@@ -134,24 +134,15 @@ def test_an_https_response_url_is_delivered_with_the_certificate_verified(
     assert put.headers["Content-Type"] == ""
 
 
+@pytest.mark.parametrize("defaults_turned_off", [False, True])
 def test_an_https_server_whose_certificate_is_not_trusted_is_not_delivered_to(
-    tls_server: ResponseServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tls_server: ResponseServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, defaults_turned_off: bool
 ) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-ca.pem"))  # trust nothing
-    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
-    delivery = HttpSender(clock=FakeClock(), max_attempts=1).send(tls_server.url, b"{}")
-    assert (delivery.delivered, delivery.status) == (False, None)
-    assert delivery.error.startswith("SSLCertVerificationError")
-    assert tls_server.puts == []
-
-
-def test_verification_holds_when_the_process_turns_off_http_clients_default_checks(
-    tls_server: ResponseServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Code sharing the Lambda process may apply the well-known "fix" for certificate
-    # errors, making http.client's default context an unverified one: the sender builds
-    # its own verifying context, so the answer still goes only to a trusted server.
-    monkeypatch.setattr(ssl, "_create_default_https_context", ssl._create_unverified_context)
+    if defaults_turned_off:
+        # Code sharing the Lambda process may apply the well-known "fix" for certificate
+        # errors, making http.client's default context an unverified one: the sender builds
+        # its own verifying context, so the answer still goes only to a trusted server.
+        monkeypatch.setattr(ssl, "_create_default_https_context", ssl._create_unverified_context)
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-ca.pem"))  # trust nothing
     monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
     delivery = HttpSender(clock=FakeClock(), max_attempts=1).send(tls_server.url, b"{}")
