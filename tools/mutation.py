@@ -71,6 +71,12 @@ class Score:
     def survivors(self) -> list[str]:
         return sorted(name for name, status in self.statuses.items() if status not in KILLED_STATUSES)
 
+    def stale(self, equivalent: dict[str, str]) -> list[str]:
+        """This module's entries in the equivalent list that name no surviving mutant (killed
+        now, or renumbered away when their function changed): each must be re-checked."""
+        prefix, surviving = f"cfnkit.{self.module}.", set(self.survivors())
+        return sorted(name for name in equivalent if name.startswith(prefix) and name not in surviving)
+
 
 def stage(fresh: bool) -> None:
     """Copy the core, its unit tests and pyproject.toml into .mutation/ (mutmut's results stay)."""
@@ -160,6 +166,10 @@ def report(modules: list[str]) -> int:
         )
         for name in others:
             print(f"    unexplained: {name} ({score.statuses[name]})")
+        stale = score.stale(equivalent) if score.total else []
+        unexplained += len(stale)
+        for name in stale:
+            print(f"    stale equivalent entry: {name} ({score.statuses.get(name, 'no such mutant')})")
     return 1 if unexplained else 0
 
 

@@ -31,6 +31,18 @@ def test_a_score_counts_timeouts_as_killed_and_unchecked_mutants_as_survivors() 
     assert score.survivors() == ["m_3", "m_4", "m_5"]
 
 
+def test_an_equivalent_entry_whose_mutant_no_longer_survives_is_stale() -> None:
+    mutation = load_mutation()
+    score = mutation.Score("logs", {"cfnkit.logs.x_a__mutmut_1": "survived", "cfnkit.logs.x_a__mutmut_2": "killed"})
+    listed = {
+        "cfnkit.logs.x_a__mutmut_1": "still survives",
+        "cfnkit.logs.x_a__mutmut_2": "killed since",
+        "cfnkit.logs.x_a__mutmut_9": "renumbered away",
+        "cfnkit.sender.x_b__mutmut_1": "another module's",
+    }
+    assert score.stale(listed) == ["cfnkit.logs.x_a__mutmut_2", "cfnkit.logs.x_a__mutmut_9"]
+
+
 def test_every_equivalent_mutant_names_a_measured_module_and_gives_a_one_line_reason() -> None:
     mutation = load_mutation()
     equivalent = mutation.equivalent_mutants()
