@@ -32,10 +32,9 @@ for name, value in (
 ):
     os.environ.setdefault(name, value)
 
-import boto3  # noqa: E402
 from cfnkit import CustomResource  # noqa: E402
 from cfnkit.testing import FakeContext, ResponseServer, create_event  # noqa: E402
-from cfnkit_tools.ecs_agent import EcsAgent  # noqa: E402
+from cfnkit_tools.ecs_agent import EcsAgent, fargate_world  # noqa: E402
 from ecs_runner import EcsTaskRunner  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
@@ -44,27 +43,7 @@ CLUSTER = "bench"
 
 
 def setup() -> dict[str, object]:
-    ecs = boto3.client("ecs", region_name=REGION)
-    ec2 = boto3.client("ec2", region_name=REGION)
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
-    ecs.create_cluster(clusterName=CLUSTER)
-    ecs.register_task_definition(
-        family="migrate",
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-        containerDefinitions=[{"name": "migrate", "image": "todobackend", "memory": 256, "essential": True}],
-    )
-    return {
-        "Cluster": CLUSTER,
-        "TaskDefinition": "migrate",
-        "LaunchType": "FARGATE",
-        "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [subnet], "SecurityGroups": []}},
-        "LogTailLines": "0",
-    }
+    return {**fargate_world(REGION, CLUSTER), "LogTailLines": "0"}
 
 
 def one_run(index: int, props: dict[str, object], agent: EcsAgent, server: ResponseServer) -> float:

@@ -20,7 +20,7 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from cfnkit import CustomResource
 from cfnkit.testing import FakeContext, RecordingInvoker, ResponseServer, create_event
-from cfnkit_tools.ecs_agent import EcsAgent
+from cfnkit_tools.ecs_agent import EcsAgent, fargate_world
 from ecs_runner import EcsTaskRunner
 from moto import mock_aws
 from moto.core.models import botocore_stubber
@@ -90,27 +90,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     with mock_aws():
         EcsAgent.hold()
         try:
-            ecs = boto3.client("ecs", region_name=REGION)
-            ec2 = boto3.client("ec2", region_name=REGION)
-            vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-            ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-            subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
-            ecs.create_cluster(clusterName=CLUSTER)
-            ecs.register_task_definition(
-                family="migrate",
-                requiresCompatibilities=["FARGATE"],
-                networkMode="awsvpc",
-                cpu="256",
-                memory="512",
-                containerDefinitions=[{"name": "migrate", "image": "todobackend", "memory": 256, "essential": True}],
-            )
-            yield {
-                "Cluster": CLUSTER,
-                "TaskDefinition": "migrate",
-                "LaunchType": "FARGATE",
-                "Timeout": "60",
-                "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [subnet], "SecurityGroups": []}},
-            }
+            yield {**fargate_world(REGION, CLUSTER), "Timeout": "60"}
         finally:
             EcsAgent.release()
 

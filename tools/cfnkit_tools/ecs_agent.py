@@ -19,6 +19,9 @@ code, as when the image could not be pulled), the task's stopCode and
 stoppedReason, and writes the given log lines to the container's awslogs stream
 (`prefix/container/task-id`) in moto CloudWatch Logs. It works only with moto in
 the same process (it edits moto's backend objects).
+
+fargate_world() makes what a Fargate task needs in moto (a VPC and subnet, a cluster, a
+task definition with one essential container) and returns the runner's properties for it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ContainerState", "EcsAgent"]
+__all__ = ["ContainerState", "EcsAgent", "fargate_world"]
 
 MODEL_NAME = "ecs::task"
 #: moto's default account id (what boto3 clients see inside mock_aws).
@@ -161,3 +164,30 @@ class EcsAgent:
                 group, stream, [{"timestamp": start + i, "message": line} for i, line in enumerate(lines)]
             )
         return stream
+
+
+def fargate_world(region: str, cluster: str, family: str = "migrate") -> dict[str, Any]:
+    """A cluster and a Fargate task definition `family` (container `migrate`) in moto, inside
+    mock_aws; the Custom::EcsTask properties that run it (add Timeout and the like)."""
+    import boto3
+
+    ecs = boto3.client("ecs", region_name=region)
+    ec2 = boto3.client("ec2", region_name=region)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # moto's awsvpc tasks need it
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+    ecs.create_cluster(clusterName=cluster)
+    ecs.register_task_definition(
+        family=family,
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",  # moto's Fargate needs each container's memory too
+        containerDefinitions=[{"name": "migrate", "image": "todobackend", "memory": 256, "essential": True}],
+    )
+    return {
+        "Cluster": cluster,
+        "TaskDefinition": family,
+        "LaunchType": "FARGATE",
+        "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [subnet], "SecurityGroups": []}},
+    }
